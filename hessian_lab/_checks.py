@@ -1,0 +1,72 @@
+"""Input validation shared by the numerical core.
+
+Every public function of :mod:`hessian_lab` passes its array arguments through
+these helpers, so bad input fails early with a message that says what was wrong
+and what to do about it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__: list[str] = []
+
+
+def as_vector(x, name: str = "x", n: int | None = None) -> np.ndarray:
+    """Return ``x`` as a finite 1-D float array (a copy), or raise.
+
+    Parameters
+    ----------
+    x : array_like
+        The point or direction.
+    name : str
+        The argument's name, used in error messages.
+    n : int, optional
+        The required length.
+    """
+    try:
+        arr = np.array(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a 1-D array of numbers; got {type(x).__name__}") from exc
+    if arr.ndim == 0:
+        raise ValueError(
+            f"{name} must be a 1-D array, got a scalar (0-d array) {arr!r}; "
+            f"wrap a single coordinate as [{float(arr)!r}]"
+        )
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}; use .ravel() if intended")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty; it needs at least one coordinate")
+    if n is not None and arr.size != n:
+        raise ValueError(f"{name} has length {arr.size}, expected {n} (the problem's dimension)")
+    if not np.all(np.isfinite(arr)):
+        bad = np.flatnonzero(~np.isfinite(arr))[:5].tolist()
+        raise ValueError(f"{name} contains NaN or inf at index {bad}; pass finite values")
+    return arr
+
+
+def as_symmetric(H, name: str = "H", rtol: float = 1e-8) -> np.ndarray:
+    """Return ``H`` as a finite, square, symmetric float matrix, or raise.
+
+    Symmetry is checked to ``rtol`` relative to the largest entry; the returned
+    matrix is the exact symmetric part ``(H + H.T) / 2``.
+    """
+    try:
+        A = np.array(H, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a square matrix of numbers; got {type(H).__name__}") from exc
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"{name} must be a square 2-D matrix, got shape {A.shape}")
+    if A.size == 0:
+        raise ValueError(f"{name} is empty")
+    if not np.all(np.isfinite(A)):
+        raise ValueError(f"{name} contains NaN or inf; a Hessian must be finite")
+    scale = max(np.max(np.abs(A)), np.finfo(float).tiny)
+    asym = np.max(np.abs(A - A.T))
+    if asym > rtol * scale:
+        raise ValueError(
+            f"{name} is not symmetric: max |H - H^T| = {asym:.3g} (relative {asym / scale:.3g}); "
+            "a Hessian of a C^2 function is symmetric - check the order of your indices, "
+            "or pass (H + H.T) / 2"
+        )
+    return (A + A.T) / 2

@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the numerical-core work (issue 3)."""
+
+__all__: list[str] = []

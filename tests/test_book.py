@@ -1,0 +1,154 @@
+"""The book builds with warnings as errors, executing every chapter once, and reads right.
+
+The build runs every chapter notebook, so a failing cell, a hidden assertion that
+disagrees with the prose, a broken cross-reference or a stray warning on stderr all
+fail this module. The site is built once per session into _build/html (execution is
+cached per notebook, so `make book` afterwards does not re-run unchanged chapters).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import textwrap
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, ROOT
+from test_repository import toc_files
+
+JB = str(BIN / "jupyter-book")
+
+
+def build(path: Path, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [JB, "build", str(path), "--builder", "html", "-W", "-n", "--keep-going", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    proc = build(ROOT)
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        pytest.fail("jupyter-book build failed (warnings are errors):\n" + log[-6000:])
+    return ROOT / "_build" / "html"
+
+
+class _Text(HTMLParser):
+    """Collects visible text, image tags and element ids of an HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self.images, self.ids, self._skip = [], [], set(), 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag in ("script", "style"):
+            self._skip += 1
+        if tag == "img":
+            self.images.append(a)
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return re.sub(r"\s+", " ", " ".join(self.parts))
+
+
+def page(site: Path, stem: str) -> _Text:
+    parser = _Text()
+    parser.feed((site / f"{stem}.html").read_text(encoding="utf-8"))
+    return parser
+
+
+def test_every_toc_page_is_built(site):
+    missing = [f for f in toc_files() if not (site / f"{f}.html").exists()]
+    assert not missing, f"pages listed in _toc.yml but not built: {missing}"
+
+
+def test_index_opens_to_the_preface(site):
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert "book/preface.html" in index, "index.html should redirect to the preface"
+    preface = page(site, "book/preface").text
+    assert "Curvature Lab" in preface and "Who it is for" in preface
+
+
+def test_nothing_outside_the_toc_is_built(site):
+    for stray in ["README.html", "solutions", "exercises", "tests"]:
+        assert not (site / stray).exists(), f"{stray} should not be part of the site"
+
+
+def test_chapter_one_shows_glued_numbers_figures_and_exercises(site):
+    ch = page(site, "book/01_one_variable")
+    text = ch.text
+    # glued values appear in the prose (no unresolved glue roles left behind)
+    assert "glue:" not in text
+    assert "minimum" in text and "maximum" in text
+    assert "it is 6.2000" in text, "the glued ratio at h = 0.1 should appear in the prose"
+    assert "is a local minimum" in text and "is a local maximum" in text
+    # the figures are rendered images with alt text
+    figures = [img for img in ch.images if img.get("src", "").endswith(".png")]
+    assert len(figures) >= 2, "chapter 1 should show its figures"
+    assert all(img.get("alt") for img in figures), "every figure needs alt text"
+    for img in figures:
+        assert (site / "book" / img["src"]).resolve().exists(), f"missing image {img['src']}"
+    # exercises with solutions in dropdowns
+    html = (site / "book/01_one_variable.html").read_text(encoding="utf-8")
+    assert html.count('class="admonition exercise') >= 2 or html.count("exercise") >= 4
+    assert "dropdown" in html
+
+
+def test_hidden_cells_are_not_shown(site):
+    html = (site / "book/01_one_variable.html").read_text(encoding="utf-8")
+    assert "assert " not in html, "cells tagged remove-cell must not appear in the site"
+    assert "use_book_style" not in html
+
+
+def test_a_failing_hidden_assertion_fails_the_build(tmp_path):
+    """The mechanism that keeps prose and computation in step really fails the build."""
+    book = tmp_path / "mini"
+    book.mkdir()
+    (book / "_config.yml").write_text(
+        "title: mini\nexecute:\n  execute_notebooks: force\n  allow_errors: false\n"
+        "sphinx:\n  config:\n    nb_execution_raise_on_error: true\n"
+    )
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Mini\n\nThe answer is 5."),
+        nbformat.v4.new_code_cell("assert 2 + 2 == 5, 'prose and computation disagree'",
+                                  metadata={"tags": ["remove-cell"]}),
+    ]
+    nbformat.write(nb, book / "intro.ipynb")
+    proc = build(book)
+    assert proc.returncode != 0
+    assert "prose and computation disagree" in proc.stdout + proc.stderr
+    shutil.rmtree(book / "_build", ignore_errors=True)
+
+
+def test_a_broken_reference_fails_the_build(tmp_path):
+    book = tmp_path / "mini"
+    book.mkdir()
+    (book / "_config.yml").write_text("title: mini\nexecute:\n  execute_notebooks: off\n")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    (book / "intro.md").write_text(textwrap.dedent("""\
+        # Mini
+
+        See {ref}`no-such-label`.
+        """))
+    proc = build(book)
+    assert proc.returncode != 0
