@@ -27,14 +27,17 @@ def as_vector(x, name: str = "x", n: int | None = None) -> np.ndarray:
     try:
         arr = np.array(x, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a 1-D array of numbers; got {type(x).__name__}") from exc
+        msg = f"{name} must be a 1-D array of numbers; got {type(x).__name__}"
+        raise TypeError(msg) from exc
     if arr.ndim == 0:
         raise ValueError(
             f"{name} must be a 1-D array, got a scalar (0-d array) {arr!r}; "
             f"wrap a single coordinate as [{float(arr)!r}]"
         )
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}; use .ravel() if intended")
+        raise ValueError(
+            f"{name} must be a 1-D array, got shape {arr.shape}; use .ravel() if intended"
+        )
     if arr.size == 0:
         raise ValueError(f"{name} is empty; it needs at least one coordinate")
     if n is not None and arr.size != n:
@@ -54,7 +57,8 @@ def as_symmetric(H, name: str = "H", rtol: float = 1e-8) -> np.ndarray:
     try:
         A = np.array(H, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a square matrix of numbers; got {type(H).__name__}") from exc
+        msg = f"{name} must be a square matrix of numbers; got {type(H).__name__}"
+        raise TypeError(msg) from exc
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"{name} must be a square 2-D matrix, got shape {A.shape}")
     if A.size == 0:

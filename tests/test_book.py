@@ -16,7 +16,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from conftest import BIN, ROOT
 from test_repository import toc_files
 
@@ -127,11 +126,15 @@ def test_a_failing_hidden_assertion_fails_the_build(tmp_path):
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3", "display_name": "Python 3", "language": "python"
+    }
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Mini\n\nThe answer is 5."),
-        nbformat.v4.new_code_cell("assert 2 + 2 == 5, 'prose and computation disagree'",
-                                  metadata={"tags": ["remove-cell"]}),
+        nbformat.v4.new_code_cell(
+            "assert 2 + 2 == 5, 'prose and computation disagree'",
+            metadata={"tags": ["remove-cell"]},
+        ),
     ]
     nbformat.write(nb, book / "intro.ipynb")
     proc = build(book)

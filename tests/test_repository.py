@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, load_notebook
 
 NOTEBOOK_DIRS = ["book", "solutions", "exercises"]
@@ -78,7 +77,9 @@ def test_committed_notebooks_have_no_outputs(path):
         i for i, c in enumerate(nb["cells"])
         if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
     ]
-    assert not dirty, f"{path.name}: code cells {dirty} carry outputs or execution counts; clear them"
+    assert not dirty, (
+        f"{path.name}: code cells {dirty} carry outputs or execution counts; clear them"
+    )
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "book").glob("*.ipynb")), ids=lambda p: p.name)
@@ -99,7 +100,8 @@ def test_notebook_checker_catches_outputs(tmp_path):
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("1 + 1")
     cell.execution_count = 1
-    cell.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)]
+    result = nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)
+    cell.outputs = [result]
     nb.cells.append(cell)
     p = tmp_path / "dirty.ipynb"
     nbformat.write(nb, p)
