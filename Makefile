@@ -37,8 +37,9 @@ test: $(STAMP)
 	$(BIN)/ruff check hessian_lab tests benchmarks
 	$(BIN)/python -m pytest --doctest-modules hessian_lab tests
 
+# In a live kernel the demos skip building their static (site) form.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=. book/
+	CURVATURE_LAB_LIVE=1 $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) book/
 
 exercises: $(STAMP)
 	$(BIN)/nbgrader generate_assignment --all --force --CourseDirectory.root=$(CURDIR)
