@@ -109,10 +109,11 @@ def classify(H, tol: float | None = None) -> Classification:
     The default :math:`\text{tol} = 10\, n\, \epsilon\, \|H\|_F` is the rounding noise of
     the eigenvalue computation, scaled with H so that multiplying f by a constant does not
     change the answer. It suits exact Hessians (sympy, or formulas). A finite-difference
-    Hessian (:func:`~hessian_lab.derivatives.hessian`) has errors of order :math:`h^2` times the fourth
-    derivatives plus rounding: with the default steps about :math:`10^{-10}` (from the
-    gradient) and :math:`10^{-8}` to :math:`10^{-7}` (from values of f) times the size of
-    f's derivatives, so a zero eigenvalue comes out as a small number of either sign
+    Hessian (:func:`~hessian_lab.derivatives.hessian`) has errors of order :math:`h^2`
+    times the fourth derivatives plus rounding: with the default steps about
+    :math:`10^{-10}` (from the gradient) and :math:`10^{-8}` to :math:`10^{-7}` (from values
+    of f) times the size of f's derivatives, so a zero eigenvalue comes out as a small
+    number of either sign
     (x^4 - y^4 at the origin gives about :math:`\pm 10^{-7}`). Pass a tol above that error,
     such as ``tol=1e-6`` when f's second derivatives are of order one, or a degenerate
     point will be called a saddle or an extremum. (Not ``1e-6 * norm(H)``: at a
