@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -33,3 +34,20 @@ def load_notebook(path: Path) -> dict:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+def build_book(path: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Build a Jupyter Book with warnings as errors (as `make book` does)."""
+    cmd = [str(BIN / "jupyter-book"), "build", str(path), "--builder", "html",
+           "-W", "-n", "--keep-going", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    """The book, built once per session into _build/html (execution cached per notebook)."""
+    proc = build_book(ROOT)
+    if proc.returncode != 0:
+        log = proc.stdout + proc.stderr
+        pytest.fail("jupyter-book build failed (warnings are errors):\n" + log[-6000:])
+    return ROOT / "_build" / "html"

@@ -10,30 +10,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-from conftest import BIN, ROOT
+from conftest import build_book
 from test_repository import toc_files
-
-JB = str(BIN / "jupyter-book")
-
-
-def build(path: Path, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [JB, "build", str(path), "--builder", "html", "-W", "-n", "--keep-going", *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-
-
-@pytest.fixture(scope="session")
-def site() -> Path:
-    proc = build(ROOT)
-    log = proc.stdout + proc.stderr
-    if proc.returncode != 0:
-        pytest.fail("jupyter-book build failed (warnings are errors):\n" + log[-6000:])
-    return ROOT / "_build" / "html"
 
 
 class _Text(HTMLParser):
@@ -137,7 +119,7 @@ def test_a_failing_hidden_assertion_fails_the_build(tmp_path):
         ),
     ]
     nbformat.write(nb, book / "intro.ipynb")
-    proc = build(book)
+    proc = build_book(book)
     assert proc.returncode != 0
     assert "prose and computation disagree" in proc.stdout + proc.stderr
     shutil.rmtree(book / "_build", ignore_errors=True)
@@ -153,5 +135,51 @@ def test_a_broken_reference_fails_the_build(tmp_path):
 
         See {ref}`no-such-label`.
         """))
-    proc = build(book)
+    proc = build_book(book)
     assert proc.returncode != 0
+
+
+def test_every_internal_link_and_anchor_resolves(site):
+    """Links between pages (and to anchors inside them) point at something that exists."""
+    from urllib.parse import unquote, urlsplit
+
+    pages = [p for p in site.rglob("*.html") if "_static" not in p.parts]
+    ids: dict[Path, set[str]] = {}
+
+    def ids_of(path: Path) -> set[str]:
+        if path not in ids:
+            parser = _Text()
+            parser.feed(path.read_text(encoding="utf-8"))
+            ids[path] = parser.ids
+        return ids[path]
+
+    class _Links(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.hrefs = []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "a" and a.get("href"):
+                self.hrefs.append(a["href"])
+
+    broken, checked = [], 0
+    for page_path in pages:
+        parser = _Links()
+        parser.feed(page_path.read_text(encoding="utf-8"))
+        for href in parser.hrefs:
+            parts = urlsplit(href)
+            if parts.scheme or parts.netloc or href.startswith(("mailto:", "javascript:")):
+                continue
+            target = page_path if not parts.path else (page_path.parent / unquote(parts.path))
+            target = target.resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            checked += 1
+            if not target.exists():
+                broken.append(f"{page_path.relative_to(site)} -> {href} (no such file)")
+            elif parts.fragment and target.suffix == ".html":
+                if unquote(parts.fragment) not in ids_of(target):
+                    broken.append(f"{page_path.relative_to(site)} -> {href} (no such anchor)")
+    assert checked > 50, f"only {checked} internal links found; is the site complete?"
+    assert not broken, "broken internal links:\n" + "\n".join(broken[:40])

@@ -1,0 +1,101 @@
+"""Headless Chromium for the browser tests: find or install it, serve the site, block the network.
+
+Chromium comes from Debian's `chromium` package (installed here with apt-get when missing and
+running as root); Playwright's Python package drives it through `executable_path`, since
+Playwright's own browser download cannot work without the network. Without Chromium the tests
+skip with a printed reason, or fail when CI is set.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from conftest import skip_or_fail
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def find_or_install_chromium() -> str:
+    """Return the path of a Chromium binary, installing Debian's package when possible."""
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        print("[browser] chromium missing: installing Debian's chromium package with apt-get")
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=900)
+        proc = subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env,
+                              capture_output=True, text=True, timeout=1800)
+        path = shutil.which("chromium")
+        if path:
+            return path
+        skip_or_fail(f"could not install chromium with apt-get: {proc.stderr[-500:]}")
+    skip_or_fail("chromium is not installed and cannot be installed here "
+                 "(needs root and apt-get); install Debian's 'chromium' package")
+    raise AssertionError("unreachable")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+
+@contextmanager
+def static_server(directory: Path):
+    """A plain static HTTP server on a free localhost port, stopped on exit."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about", "file"):
+        return True
+    return parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+class NetworkGuard:
+    """Blocks and counts every request that would leave localhost."""
+
+    def __init__(self):
+        self.external: list[str] = []
+
+    def __call__(self, route):
+        url = route.request.url
+        if is_local(url):
+            route.continue_()
+        else:
+            self.external.append(url)
+            route.abort()

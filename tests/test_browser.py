@@ -1,0 +1,178 @@
+"""The built site in a real browser, offline: every page, its maths, figures, links and search.
+
+Every request that would leave localhost is blocked and counted; a page passes only with no
+console errors, no failed requests and no external requests. Screenshots of every page are saved
+under test-artifacts/screenshots/ (light) and test-artifacts/screenshots-dark/.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pytest
+from browser import CHROMIUM_ARGS, NetworkGuard, find_or_install_chromium, static_server
+from conftest import ROOT
+from test_repository import toc_files
+
+ARTIFACTS = ROOT / "test-artifacts"
+PAGES = toc_files()
+
+# Text of the article with code, outputs and maths containers removed: raw TeX left in it means
+# MathJax did not typeset something.
+VISIBLE_PROSE_JS = """() => {
+  const root = document.querySelector('article') || document.body;
+  const clone = root.cloneNode(true);
+  clone.querySelectorAll('pre, code, .highlight, .cell_output, mjx-container, script, style')
+       .forEach(e => e.remove());
+  return clone.innerText;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = find_or_install_chromium()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(site):
+    with static_server(site) as url:
+        yield url
+
+
+class PageVisit:
+    """Opens one page with the network guard and collects what went wrong."""
+
+    def __init__(self, browser, url: str, color_scheme: str = "light"):
+        self.guard = NetworkGuard()
+        self.context = browser.new_context(viewport={"width": 1300, "height": 900},
+                                           color_scheme=color_scheme)
+        self.context.route("**/*", self.guard)
+        self.page = self.context.new_page()
+        self.console_errors: list[str] = []
+        self.failed: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.console_errors.append(str(e)))
+        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
+        self.page.goto(url, wait_until="load")
+        self.wait_for_maths()
+
+    def wait_for_maths(self):
+        has_mathjax = self.page.evaluate("() => !!document.querySelector('script[src*=mathjax]')")
+        if has_mathjax:
+            self.page.wait_for_function(
+                "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000
+            )
+            self.page.evaluate("() => MathJax.startup.promise.then(() => true)")
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.mark.parametrize("stem", PAGES)
+def test_page_loads_offline_with_maths_and_figures(browser, base_url, stem):
+    visit = PageVisit(browser, f"{base_url}/{stem}.html")
+    page = visit.page
+    try:
+        external = [u for u in visit.guard.external]
+        failed = [f for f in visit.failed if not any(u in f for u in external)]
+        assert not external, f"{stem}: requests leaving localhost: {external}"
+        assert not failed, f"{stem}: failed requests: {failed}"
+        assert not visit.console_errors, f"{stem}: console errors: {visit.console_errors}"
+
+        n_math = page.evaluate("() => document.querySelectorAll('.math').length")
+        n_typeset = page.evaluate("() => document.querySelectorAll('mjx-container').length")
+        assert n_typeset >= n_math, f"{stem}: {n_math} maths elements, {n_typeset} typeset"
+        prose = page.evaluate(VISIBLE_PROSE_JS)
+        raw = re.findall(r"\\\(|\\\[|\$\$|\$[^$\s][^$]*\$", prose)
+        assert not raw, f"{stem}: untypeset TeX left in the page: {raw[:5]}"
+
+        images = page.evaluate(
+            "() => Array.from(document.querySelectorAll('article img')).map(i => "
+            "({src: i.currentSrc, ok: i.complete && i.naturalWidth > 0, alt: i.alt}))"
+        )
+        broken = [i["src"] for i in images if not i["ok"]]
+        assert not broken, f"{stem}: images that did not load: {broken}"
+        no_alt = [i["src"] for i in images if not i["alt"]]
+        assert not no_alt, f"{stem}: images without alt text: {no_alt}"
+
+        shots = ARTIFACTS / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / (stem.replace("/", "__") + ".png")), full_page=True)
+    finally:
+        visit.close()
+
+
+def test_a_chapter_reads_from_files_too(browser, site):
+    """Opened straight from disk (file://), maths is typeset from the site's own MathJax."""
+    visit = PageVisit(browser, (site / "book/01_one_variable.html").as_uri())
+    try:
+        assert not visit.guard.external
+        assert visit.page.evaluate("() => document.querySelectorAll('mjx-container').length") > 10
+    finally:
+        visit.close()
+
+
+def test_search_finds_sylvester(browser, base_url):
+    visit = PageVisit(browser, f"{base_url}/search.html?q=Sylvester")
+    try:
+        visit.page.wait_for_selector("#search-results ul.search li", timeout=20000)
+        hits = visit.page.evaluate(
+            "() => Array.from(document.querySelectorAll('#search-results ul.search li a'))"
+            ".map(a => a.textContent)"
+        )
+        assert hits, "searching for Sylvester found nothing"
+        assert not visit.guard.external and not visit.console_errors
+    finally:
+        visit.close()
+
+
+def _contrast(rgb_a, rgb_b) -> float:
+    def lum(rgb):
+        c = [v / 255 for v in rgb]
+        c = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+    la, lb = sorted((lum(rgb_a), lum(rgb_b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+@pytest.mark.parametrize("stem", [p for p in PAGES if p.split("/")[-1][:2].isdigit()])
+def test_figures_stay_legible_in_dark_mode(browser, base_url, stem):
+    """In the dark theme a figure keeps an opaque background that contrasts with its lines."""
+    from PIL import Image
+
+    visit = PageVisit(browser, f"{base_url}/{stem}.html", color_scheme="dark")
+    page = visit.page
+    try:
+        page.evaluate("() => { document.documentElement.dataset.theme = 'dark';"
+                      " localStorage.setItem('theme', 'dark'); }")
+        page_bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert page_bg != "rgb(255, 255, 255)", "the dark theme did not switch on"
+        shots = ARTIFACTS / "screenshots-dark"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / (stem.replace("/", "__") + ".png")), full_page=True)
+        figures = page.query_selector_all("article img")
+        for k, fig in enumerate(figures):
+            fig.scroll_into_view_if_needed()
+            img = Image.open(io.BytesIO(fig.screenshot())).convert("RGB")
+            pixels = np.asarray(img, dtype=int).reshape(-1, 3)
+            pixels = pixels[np.argsort(pixels.sum(axis=1), kind="stable")]
+            background = tuple(pixels[len(pixels) // 2])  # the median pixel: the background
+            ink = tuple(pixels[len(pixels) // 200])  # among the darkest: lines and text
+            ratio = _contrast(background, ink)
+            assert ratio >= 4.5, (
+                f"{stem} figure {k}: contrast {ratio:.1f} between background {background} and "
+                f"lines {ink} on the dark theme"
+            )
+    finally:
+        visit.close()
