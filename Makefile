@@ -7,13 +7,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: help book test lint lab exercises bench clean distclean lock
+.PHONY: help book test lint lab exercises grade bench clean distclean lock
 
 help:
 	@echo "make book       build the HTML site into _build/html"
 	@echo "make test       run the whole test suite (builds the site once)"
 	@echo "make lab        open JupyterLab on the book (live widgets)"
 	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
+	@echo "make grade SUBMISSIONS=dir-or-zip [WORKERS=2] [SEED=...]  autograde, feedback, CSV"
 	@echo "make bench      run the benchmark scripts (prints ratio tables)"
 	@echo "make lint       ruff over the package, tests and benchmarks"
 	@echo "make clean      remove build outputs and caches (keeps .venv)"
@@ -41,8 +42,22 @@ test: $(STAMP)
 lab: $(STAMP)
 	CURVATURE_LAB_LIVE=1 $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) book/
 
+# One assignment at a time, by name: `--all` only sees assignments already in the gradebook.
+# The throwaway gradebook keeps generation independent of the instructor's gradebook.db.
 exercises: $(STAMP)
-	$(BIN)/nbgrader generate_assignment --all --force --CourseDirectory.root=$(CURDIR)
+	@db=$$(mktemp -d); for dir in solutions/*/; do name=$$(basename $$dir); \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment $$name --force --CourseDirectory.root=$(CURDIR) \
+	    --CourseDirectory.db_url=sqlite:///$$db/gradebook.db --log-level=WARN || exit 1; \
+	  echo "exercises/$$name"; done; rm -rf $$db
+
+# Autograde a folder (or zip) of submissions: make grade SUBMISSIONS=path [WORKERS=2] [SEED=..]
+# Writes grades.csv, grades_<assignment>.png and feedback/ into GRADE_OUT (default grading/).
+WORKERS ?= 2
+GRADE_OUT ?= grading
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/submitted [WORKERS=2] [SEED=...]"; exit 2; }
+	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" --out "$(GRADE_OUT)" --workers $(WORKERS) \
+	  $(if $(SEED),--seed "$(SEED)",)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -18,3 +18,20 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 
 # Student versions carry no outputs, like every committed notebook.
 c.ClearOutput.enabled = True
+
+# --- Autograding policy (see INSTRUCTORS_SECTION / README "Grading a round") -------------------
+# Every cell gets at most 60 s; a cell that runs longer (an infinite loop the in-kernel 10 s
+# limit of hessian_lab.grading could not stop) is interrupted and scored 0, and grading goes on
+# with the next cell. The grading script adds a wall-clock cap per student on top.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+c.Execute.allow_errors = True
+# nbgrader scores 0 any test cell that writes to stderr. hessian_lab.grading already reports the
+# warnings and stderr of the student's code on stdout; this drops what still reaches stderr in a
+# test cell *if it is a Python warning* (file:line: SomethingWarning: ...), so that a
+# RuntimeWarning from correct code costs nothing. Other stderr output still scores 0.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?m)^\S.*:\d+: \w*Warning: "
+# Huge outputs are cut before they reach the gradebook and the feedback.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 60
