@@ -183,3 +183,46 @@ def test_every_internal_link_and_anchor_resolves(site):
                     broken.append(f"{page_path.relative_to(site)} -> {href} (no such anchor)")
     assert checked > 50, f"only {checked} internal links found; is the site complete?"
     assert not broken, "broken internal links:\n" + "\n".join(broken[:40])
+
+
+def test_no_page_shows_an_error_or_stderr_output(site):
+    """A cell that raised (say, inside a figure) or wrote to stderr is never shown to readers.
+
+    The warnings-as-errors build catches most of these; this checks what was rendered.
+    """
+    bad = {}
+    for stem in toc_files():
+        html = (site / f"{stem}.html").read_text(encoding="utf-8")
+        found = re.findall(r'class="output (?:traceback|stderr)', html)
+        if found or "Traceback (most recent call last)" in html:
+            bad[stem] = len(found) or 1
+    assert not bad, f"error or stderr outputs rendered on: {bad}"
+
+
+def test_a_traceback_in_a_cell_would_be_caught(tmp_path):
+    """The check above sees a rendered error output (so it can fail)."""
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "_config.yml").write_text(textwrap.dedent("""\
+        title: t
+        execute:
+          execute_notebooks: force
+          allow_errors: true
+        """))
+    (book / "_toc.yml").write_text("format: jb-book\nroot: index\n")
+    (book / "index.md").write_text(textwrap.dedent("""\
+        ---
+        file_format: mystnb
+        kernelspec:
+          name: python3
+          display_name: Python 3
+        ---
+        # Page
+
+        ```{code-cell} python
+        1 / 0
+        ```
+        """))
+    build_book(book)
+    html = (book / "_build" / "html" / "index.html").read_text(encoding="utf-8")
+    assert re.search(r'class="output (?:traceback|stderr)', html)

@@ -176,3 +176,46 @@ def test_figures_stay_legible_in_dark_mode(browser, base_url, stem):
             )
     finally:
         visit.close()
+
+
+def _pages_with_animations(site) -> list[str]:
+    return [stem for stem in PAGES
+            if 'class="anim-slider"' in (site / f"{stem}.html").read_text(encoding="utf-8")]
+
+
+def test_javascript_animations_play_and_scrub(browser, base_url, site):
+    """Every demo animation on the site has frames, scrubs with its slider and plays."""
+    stems = _pages_with_animations(site)
+    assert stems, "no page of the site carries a JavaScript animation of a demo"
+    for stem in stems:
+        visit = PageVisit(browser, f"{base_url}/{stem}.html")
+        page = visit.page
+        try:
+            animations = page.locator("div.animation")
+            count = animations.count()
+            assert count > 0, stem
+            for k in range(count):
+                anim = animations.nth(k)
+                anim.scroll_into_view_if_needed()
+                img, slider = anim.locator("img").first, anim.locator("input.anim-slider")
+                assert img.get_attribute("alt"), f"{stem}: animation {k} has no alt text"
+                frames = int(slider.get_attribute("max")) + 1
+                assert frames >= 5, f"{stem}: animation {k} has only {frames} frames"
+                first = img.get_attribute("src")
+                assert first and first.startswith("data:image"), f"{stem}: no first frame"
+                # Scrub: drag the slider to the last frame.
+                slider.evaluate("(s) => { s.value = s.max; s.dispatchEvent(new Event('input'));"
+                                " s.dispatchEvent(new Event('change')); }")
+                last = img.get_attribute("src")
+                assert last != first, f"{stem}: scrubbing animation {k} did not change the frame"
+                assert slider.evaluate("(s) => s.value") == slider.get_attribute("max")
+                # Play from the first frame: the frame moves on by itself.
+                anim.locator("button[title='First frame']").click()
+                anim.locator("button[title='Play']").click()
+                page.wait_for_function("([el, old]) => el.getAttribute('src') !== old",
+                                       arg=[img.element_handle(), first], timeout=10_000)
+                anim.locator("button[title='Pause']").click()
+            assert not visit.console_errors, f"{stem}: {visit.console_errors}"
+            assert not visit.guard.external
+        finally:
+            visit.close()

@@ -1,0 +1,251 @@
+"""The live side in a real browser: JupyterLab runs a chapter's demo and a student's exercise.
+
+A JupyterLab server is started on a free localhost port with a random token, on a temporary
+copy of the notebooks (so nothing in the repository is modified by autosave), and driven by
+headless Chromium through Playwright. The server is stopped at the end whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from browser import CHROMIUM_ARGS, find_or_install_chromium, free_port
+from conftest import BIN, ROOT
+
+ARTIFACTS = ROOT / "test-artifacts" / "jupyterlab"
+
+# Everything the tests ask JupyterLab goes through its application object, which the server
+# exposes in the page with LabApp.expose_app_in_browser.
+CELL_STATE_JS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  if (!panel || !panel.content || !panel.sessionContext.session) return null;
+  const kernel = panel.sessionContext.session.kernel;
+  return {
+    status: kernel ? kernel.status : 'none',
+    counts: panel.content.widgets.filter(c => c.model.type === 'code')
+                 .map(c => c.model.executionCount),
+  };
+}"""
+
+RUN_CELL_JS = """async (index) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  panel.content.activeCellIndex = index;
+  await window.jupyterapp.commands.execute('notebook:run-cell');
+}"""
+
+OUTPUTS_JS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  return panel.content.widgets.map(c => {
+    if (c.model.type !== 'code') return {type: c.model.type, outputs: []};
+    const outs = [];
+    for (let i = 0; i < c.model.outputs.length; i++) outs.push(c.model.outputs.get(i).toJSON());
+    return {type: 'code', source: c.model.sharedModel.getSource(), outputs: outs};
+  });
+}"""
+
+
+def _chapter_with(call: str) -> Path:
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        if call in path.read_text(encoding="utf-8"):
+            return path
+    raise AssertionError(f"no chapter calls {call}")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on a temporary directory; yields (base url, token, directory)."""
+    root = tmp_path_factory.mktemp("lab")
+    port, token = free_port(), secrets.token_hex(16)
+    env = dict(os.environ, CURVATURE_LAB_LIVE="1", JUPYTER_CONFIG_DIR=str(root / ".jupyter"),
+               JUPYTER_RUNTIME_DIR=str(root / ".runtime"), MPLBACKEND="Agg",
+               OPENBLAS_NUM_THREADS="1")
+    cmd = [str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+           f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
+           "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=False",
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class="
+           "jupyterlab.NeverCheckForUpdate"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers often run tests as root
+    log = open(root / "server.log", "w")
+    proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                    break
+            except OSError as err:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("JupyterLab did not start:\n"
+                                         + (root / "server.log").read_text()[-3000:]) from err
+                time.sleep(0.5)
+        yield base, token, root
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+                proc.wait(timeout=20)
+                break
+            except ProcessLookupError:
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = find_or_install_chromium()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Notebook:
+    """One notebook open in JupyterLab."""
+
+    def __init__(self, browser, lab, name: str):
+        base, token, _ = lab
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(f"{base}/lab/tree/{name}?token={token}")
+        self.page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            " && window.jupyterapp.shell.currentWidget.sessionContext"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+            " === 'idle'", timeout=120_000)
+
+    def state(self):
+        return self.page.evaluate(CELL_STATE_JS)
+
+    def run_each_cell(self, timeout: float = 240) -> list[dict]:
+        """Run every cell in order (going on after errors); return the cells' outputs."""
+        n = self.page.evaluate(
+            "() => window.jupyterapp.shell.currentWidget.content.widgets.length")
+        for i in range(n):
+            self.page.evaluate(RUN_CELL_JS, i)
+        deadline = time.monotonic() + timeout
+        while True:
+            s = self.state()
+            if s and s["status"] == "idle" and all(c is not None for c in s["counts"]):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"cells did not finish in {timeout} s: {s}")
+            time.sleep(0.5)
+        return self.page.evaluate(OUTPUTS_JS)
+
+    def screenshot(self, name: str):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+    def close(self):
+        self.context.close()
+
+
+def _errors(cells) -> list[str]:
+    found = []
+    for cell in cells:
+        for out in cell["outputs"]:
+            if out.get("output_type") == "error":
+                found.append(f"{out.get('ename')}: {out.get('evalue')}")
+    return found
+
+
+def test_chapter_runs_and_the_explorer_slider_changes_the_output(browser, lab):
+    chapter = _chapter_with("demos.hessian_explorer(")
+    shutil.copy(chapter, lab[2] / chapter.name)
+    nb = Notebook(browser, lab, chapter.name)
+    try:
+        cells = nb.run_each_cell()
+        assert not _errors(cells), _errors(cells)
+        page = nb.page
+        # The live widget is on the page (and no static stand-in is needed in a kernel).
+        slider = page.locator(".jp-OutputArea .widget-slider").first
+        slider.wait_for(timeout=60_000)
+        slider.scroll_into_view_if_needed()
+        readout = page.locator(".jp-OutputArea .hl-demo-state").first
+        readout.wait_for(timeout=30_000)
+        before = readout.inner_text()
+        image = page.locator(".jp-OutputArea .hl-demo-figure img").first
+        src_before = image.get_attribute("src")
+        nb.screenshot("explorer-before")
+        handle = slider.locator(".noUi-handle").first
+        handle.focus()
+        for _ in range(25):  # drag the first entry well away from its start
+            handle.press("ArrowLeft")
+        page.wait_for_function(
+            "([el, old]) => el.innerText !== old", arg=[readout.element_handle(), before],
+            timeout=30_000)
+        after = readout.inner_text()
+        page.wait_for_function(
+            "([el, old]) => el.getAttribute('src') !== old",
+            arg=[image.element_handle(), src_before], timeout=30_000)
+        nb.screenshot("explorer-after")
+        assert after != before
+        assert not nb.errors, nb.errors
+    finally:
+        nb.close()
+
+
+def _exercise_and_solution() -> tuple[Path, Path]:
+    exercises = sorted((ROOT / "exercises").glob("*/*.ipynb"))
+    assert exercises, "no student notebooks under exercises/"
+    exercise = exercises[0]
+    solution = ROOT / "solutions" / exercise.parent.name / exercise.name
+    assert solution.exists(), solution
+    return exercise, solution
+
+
+def _test_cells(cells) -> list[dict]:
+    return [c for c in cells if c["type"] == "code" and "_check(" in c["source"]]
+
+
+def test_exercise_visible_tests_fail_unsolved_and_pass_solved(browser, lab):
+    exercise, solution = _exercise_and_solution()
+    folder = lab[2] / exercise.parent.name
+    folder.mkdir(exist_ok=True)
+    shutil.copy(exercise, folder / "unsolved.ipynb")
+    # The instructor's version with its solution blocks, as a student's finished work.
+    solved = json.loads(solution.read_text(encoding="utf-8"))
+    (folder / "solved.ipynb").write_text(json.dumps(solved), encoding="utf-8")
+
+    nb = Notebook(browser, lab, f"{folder.name}/unsolved.ipynb")
+    try:
+        tests = _test_cells(nb.run_each_cell())
+        assert tests, "the student version has no visible test cells"
+        for cell in tests:
+            failed = [o for o in cell["outputs"] if o.get("output_type") == "error"]
+            assert failed, f"a visible test passed on an unsolved exercise:\n{cell['source']}"
+            assert failed[0]["ename"] in {"AssertionError", "NotImplementedError", "NameError"}
+        nb.screenshot("exercise-unsolved")
+    finally:
+        nb.close()
+
+    nb = Notebook(browser, lab, f"{folder.name}/solved.ipynb")
+    try:
+        cells = nb.run_each_cell()
+        assert not _errors(cells), _errors(cells)
+        assert _test_cells(cells)
+        nb.screenshot("exercise-solved")
+    finally:
+        nb.close()
