@@ -129,7 +129,9 @@ def symbolic_hessian(expr: sympy.Expr | str, variables: Sequence[sympy.Symbol]) 
 
     expr, variables = _symbols_and_expr(expr, variables)
     n = len(variables)
-    return sympy.Matrix(n, n, lambda i, j: sympy.diff(expr, variables[i], variables[j]))
+    # H_ij = d/dx_i (df/dx_j): differentiate by x_j first, as on the notation page. (For a C^2
+    # function the order does not matter; for one that is not C^2 it does, Chapter 03.)
+    return sympy.Matrix(n, n, lambda i, j: sympy.diff(expr, variables[j], variables[i]))
 
 
 def critical_points(

@@ -351,7 +351,9 @@ def himmelblau() -> Problem:
 def beale() -> Problem:
     """Beale's function f(x, y) = sum_{i=1}^{3} (c_i - x + x y^i)^2, c = (1.5, 2.25, 2.625).
 
-    Minimum at (3, 1/2) with f = 0; a saddle at (0, 1). Start (1, 1).
+    Minimum at (3, 1/2) with f = 0; saddles at (0, 1) (f = 14.203125) and near
+    (0.10054, -2.64451) (f = 9.8645), so a method that only seeks critical points can stop at
+    either. Start (1, 1).
 
     Examples
     --------
