@@ -1,0 +1,490 @@
+"""Grade a round of Curvature Lab submissions with nbgrader: autograde, feedback, CSV, summary.
+
+    .venv/bin/python tools/grade.py SUBMISSIONS [--out grading] [--workers 2] [--seed S]
+    make grade SUBMISSIONS=path [WORKERS=2] [SEED=S]
+
+SUBMISSIONS is a folder in nbgrader's layout ``<student>/<assignment>/<assignment>.ipynb``
+(a folder that contains ``submitted/`` is fine too) or a zip of one. The script
+
+1. builds a course directory (``OUT/course``: the nbgrader config, a copy of ``solutions/`` or
+   of ``--solutions``, the gradebook) and runs ``nbgrader generate_assignment`` for each
+   assignment that was submitted;
+2. checks every submission before nbgrader sees it: a missing, empty, corrupt or renamed
+   notebook, test cells deleted, edited, duplicated, retyped or with changed points are
+   flagged (nbgrader restores the test cells from the source; unusable notebooks score 0);
+3. runs ``nbgrader autograde`` once per submission in its own process (a kernel crash or a
+   hang costs that student only; ``--student-timeout`` caps the wall clock), ``--workers``
+   at a time, printing progress;
+4. verifies the receipts: a test cell that earned points without printing the receipt of
+   :func:`hessian_lab.grading.check` (keyed by a secret drawn for this run) did not run as
+   written, so its score is set to 0 in the gradebook and the submission is flagged;
+5. runs ``nbgrader generate_feedback`` and writes, into ``OUT``: ``grades.csv`` (one row per
+   submission: total, maximum, flags), ``grades_<assignment>.csv`` (points per part),
+   ``grades_<assignment>.png`` (histogram of totals), ``feedback/`` and ``logs/``; then
+   prints a summary (mean and spread per part, flagged submissions and why).
+
+The hidden tests draw their inputs from ``--seed`` (or ``CURVATURE_LAB_GRADING_SEED``); keep it
+private until the round is over. Exit status: 0 when every submission was graded (flags
+included), 1 when nbgrader itself failed in a way that left submissions ungraded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import csv
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MAX_NOTEBOOK_BYTES = 50 * 2**20
+
+
+@dataclass
+class Submission:
+    student: str
+    assignment: str
+    origin: Path | None  # the student's folder for this assignment
+    notebook: Path | None = None  # the notebook to grade (None: nothing gradable)
+    flags: list[str] = field(default_factory=list)
+    parts: dict[str, float] = field(default_factory=dict)
+    total: float = 0.0
+    max_total: float = 0.0
+    graded: bool = False
+    seconds: float = 0.0
+
+
+# --------------------------------------------------------------------------- collecting
+
+
+def find_submissions(path: Path, scratch: Path, assignments) -> list[Submission]:
+    """The (student, assignment) folders under ``path`` (a folder or a zip)."""
+    if path.is_file() and zipfile.is_zipfile(path):
+        target = scratch / "unzipped"
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                name = Path(member.filename)
+                if name.is_absolute() or ".." in name.parts:
+                    continue  # no writing outside the scratch folder
+                archive.extract(member, target)
+        path = target
+    if not path.is_dir():
+        raise SystemExit(f"{path} is neither a folder nor a zip file")
+    for candidate in (path / "submitted", *path.glob("*/submitted")):
+        if candidate.is_dir():
+            path = candidate
+            break
+    if _looks_like_assignment_level(path, assignments):
+        raise SystemExit(f"{path} holds assignment folders directly; expected "
+                         "<student>/<assignment>/ (nbgrader's submitted/ layout)")
+    found = []
+    for student_dir in sorted(p for p in path.iterdir() if p.is_dir()):
+        if student_dir.name.startswith((".", "__")):
+            continue
+        for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
+            if assignment_dir.name in assignments:
+                found.append(Submission(student_dir.name, assignment_dir.name, assignment_dir))
+            elif not assignment_dir.name.startswith((".", "__")):
+                print(f"  ignoring {student_dir.name}/{assignment_dir.name}: not an assignment")
+    return found
+
+
+def _looks_like_assignment_level(path: Path, assignments) -> bool:
+    return any((path / name).is_dir() for name in assignments)
+
+
+def _read_notebook(path: Path):
+    """(notebook dict, problem text or '')."""
+    size = path.stat().st_size
+    if size == 0:
+        return None, "the notebook file is empty"
+    if size > MAX_NOTEBOOK_BYTES:
+        return None, f"the notebook is {size / 2**20:.0f} MB (limit {MAX_NOTEBOOK_BYTES >> 20})"
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"the notebook is not valid JSON ({type(exc).__name__}: {exc})"
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        return None, "the file is JSON but not a notebook (no list of cells)"
+    try:
+        import nbformat
+
+        nbformat.validate(nbformat.reads(json.dumps(nb), as_version=4))
+    except Exception as exc:  # noqa: BLE001 - any validation problem
+        return None, f"the notebook does not validate ({type(exc).__name__}: {str(exc)[:120]})"
+    return nb, ""
+
+
+def _grade_cells(nb: dict) -> dict[str, list[dict]]:
+    cells: dict[str, list[dict]] = {}
+    for cell in nb.get("cells", []):
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        if isinstance(meta, dict) and meta.get("grade_id") and (meta.get("grade")
+                                                                or meta.get("locked")):
+            cells.setdefault(meta["grade_id"], []).append(cell)
+    return cells
+
+
+def _source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def inspect_submission(sub: Submission, release_nb: dict, expected_name: str) -> None:
+    """Find the notebook to grade and flag what was changed in its locked cells."""
+    expected = sub.origin / expected_name
+    if not expected.exists():
+        others = sorted(sub.origin.glob("*.ipynb"))
+        if len(others) == 1:
+            sub.flags.append(f"notebook renamed to {others[0].name} (graded as {expected_name})")
+            expected = others[0]
+        else:
+            sub.flags.append(f"missing notebook {expected_name}"
+                             + (f" (found {', '.join(p.name for p in others)})" if others else ""))
+            return
+    nb, problem = _read_notebook(expected)
+    if nb is None:
+        sub.flags.append(problem)
+        return
+    sub.notebook = expected
+    want, have = _grade_cells(release_nb), _grade_cells(nb)
+    for grade_id, cells in want.items():
+        ref = cells[0]
+        got = have.get(grade_id, [])
+        if not got:
+            sub.flags.append(f"cell {grade_id} deleted or its nbgrader metadata stripped")
+            continue
+        if len(got) > 1:
+            sub.flags.append(f"cell {grade_id} duplicated ({len(got)} copies)")
+        cell = got[0]
+        if cell.get("cell_type") != ref.get("cell_type"):
+            sub.flags.append(f"cell {grade_id} changed from {ref.get('cell_type')} to "
+                             f"{cell.get('cell_type')}")
+        elif _source(cell).strip() != _source(ref).strip():
+            sub.flags.append(f"locked cell {grade_id} edited")
+        ref_points = (ref["metadata"]["nbgrader"]).get("points")
+        points = (cell["metadata"]["nbgrader"]).get("points")
+        if ref_points is not None and points != ref_points:
+            sub.flags.append(f"points of {grade_id} changed ({ref_points} -> {points})")
+    restored = [f for f in sub.flags if f.startswith(("cell ", "locked cell", "points of"))]
+    if restored:
+        sub.flags.append("the test cells were restored from the source before grading")
+
+
+# --------------------------------------------------------------------------- nbgrader runs
+
+
+def _env(seed: str | None, key: str, memory_gb: float) -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["CURVATURE_LAB_RECEIPT_KEY"] = key
+    env["CURVATURE_LAB_MEMORY_GB"] = str(memory_gb)
+    if seed is not None:
+        env["CURVATURE_LAB_GRADING_SEED"] = str(seed)
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    env["MPLBACKEND"] = "Agg"
+    return env
+
+
+def _nbgrader(args, course: Path, env: dict, timeout: float, extra=()) -> tuple[int, str]:
+    cmd = [str(BIN / "nbgrader"), *args, f"--CourseDirectory.root={course}", *extra]
+    proc = subprocess.Popen(cmd, cwd=course, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole group: nbgrader and its kernel
+        out, _ = proc.communicate()
+        return -9, (out or "") + f"\n[grade.py] killed after {timeout:g} s"
+
+
+def prepare_course(course: Path, solutions: Path, assignments, env) -> None:
+    course.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    for name in assignments:
+        target = course / "solutions" / name
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(solutions / name, target)
+        code, out = _nbgrader(["generate_assignment", name, "--force"], course, env, 600)
+        if code != 0:
+            raise SystemExit(f"nbgrader generate_assignment {name} failed:\n{out[-3000:]}")
+
+
+def autograde(sub: Submission, course: Path, expected_name: str, env, args) -> str:
+    target = course / "submitted" / sub.student / sub.assignment
+    for stale in (target, course / "autograded" / sub.student / sub.assignment,
+                  course / "feedback" / sub.student / sub.assignment):
+        if stale.exists():
+            shutil.rmtree(stale)
+    target.mkdir(parents=True)
+    shutil.copy2(sub.notebook, target / expected_name)
+    extra = [f"--Execute.timeout={args.cell_timeout}"]
+    log = ""
+    for _attempt in range(3):
+        code, log = _nbgrader(["autograde", sub.assignment, "--student", sub.student, "--force"],
+                              course, env, args.student_timeout, extra)
+        if "database is locked" not in log:
+            break
+        time.sleep(1.0)
+    if code == -9:
+        sub.flags.append(f"grading stopped after {args.student_timeout:g} s (student time cap)")
+    elif re.search(r"DeadKernelError|Kernel died|kernel died", log):
+        sub.flags.append("the kernel died (os._exit, a crash or memory exhaustion)")
+    elif code != 0 or "There was an error processing" in log:
+        last = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
+        sub.flags.append("nbgrader could not grade it: " + (last[-1][:160] if last else
+                                                           f"exit status {code}"))
+    return log
+
+
+def collect_scores(sub: Submission, course: Path, gb, key: str, catalogue) -> None:
+    """Scores per part from the gradebook, after checking the receipts."""
+    from hessian_lab.grading import receipt
+
+    nb_name = sub.assignment
+    graded_path = course / "autograded" / sub.student / sub.assignment / f"{nb_name}.ipynb"
+    try:
+        record = gb.find_submission_notebook(nb_name, sub.assignment, sub.student)
+    except Exception:  # noqa: BLE001 - no submission in the gradebook
+        record = None
+    if record is None or not graded_path.exists():
+        if not any("kernel died" in f or "could not grade" in f or "stopped after" in f
+                   for f in sub.flags):
+            sub.flags.append("no autograded notebook (grading failed)")
+        return
+    outputs = {}
+    for cell in json.loads(graded_path.read_text(encoding="utf-8"))["cells"]:
+        grade_id = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
+        if grade_id:
+            texts = []
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "stream":
+                    texts.append(_source({"source": out.get("text", "")}))
+            outputs[grade_id] = "".join(texts)
+    changed = False
+    for grade in record.grades:
+        if grade.name not in catalogue:
+            continue
+        part = catalogue[grade.name]["part"]
+        sub.parts.setdefault(part, 0.0)
+        auto = grade.auto_score or 0.0
+        token = f"[receipt {grade.name}:{receipt(grade.name, key=key)}]"
+        if auto > 0 and token not in outputs.get(grade.name, ""):
+            sub.flags.append(f"{grade.name} earned points without its receipt: the test did not "
+                             "run as written (set to 0)")
+            grade.manual_score = 0.0
+            changed = True
+        score = grade.score or 0.0
+        sub.parts[part] += score
+        sub.total += score
+    if changed:
+        gb.db.commit()
+    sub.graded = True
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def part_names(assignment: str, catalogue) -> list[str]:
+    seen = []
+    for info in catalogue.values():
+        if info["assignment"] == assignment and info["part"] not in seen:
+            seen.append(info["part"])
+    return seen
+
+
+def max_points(release_nb: dict, catalogue) -> dict[str, float]:
+    result: dict[str, float] = {}
+    for grade_id, cells in _grade_cells(release_nb).items():
+        meta = cells[0]["metadata"]["nbgrader"]
+        if meta.get("grade") and grade_id in catalogue:
+            part = catalogue[grade_id]["part"]
+            result[part] = result.get(part, 0.0) + float(meta.get("points", 0))
+    return result
+
+
+def write_reports(subs, out: Path, catalogue, maxima) -> list[Path]:
+    written = []
+    with open(out / "grades.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", "assignment", "total", "max", "graded", "flags"])
+        for s in subs:
+            writer.writerow([s.student, s.assignment, f"{s.total:g}", f"{s.max_total:g}",
+                             int(s.graded), " | ".join(s.flags)])
+    written.append(out / "grades.csv")
+    for assignment in sorted({s.assignment for s in subs}):
+        parts = part_names(assignment, catalogue)
+        rows = [s for s in subs if s.assignment == assignment]
+        path = out / f"grades_{assignment}.csv"
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["student", *parts, "total", "max", "flags"])
+            for s in rows:
+                writer.writerow([s.student, *(f"{s.parts.get(p, 0.0):g}" for p in parts),
+                                 f"{s.total:g}", f"{s.max_total:g}", " | ".join(s.flags)])
+        written.append(path)
+        written.append(histogram(assignment, [s.total for s in rows],
+                                 sum(maxima[assignment].values()), out))
+    return written
+
+
+def histogram(assignment: str, totals, maximum: float, out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bins = max(1, int(maximum) + 1)
+    ax.hist(totals, bins=bins, range=(-0.5, maximum + 0.5), color="#0072B2", edgecolor="white")
+    ax.set_xlabel(f"total score (of {maximum:g} points)")
+    ax.set_ylabel("students")
+    ax.set_title(f"{assignment}: {len(totals)} submissions")
+    fig.tight_layout()
+    path = out / f"grades_{assignment}.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def summary(subs, catalogue, maxima, elapsed: float) -> str:
+    lines = ["", "=" * 72,
+             f"Graded {sum(s.graded for s in subs)} of {len(subs)} submissions from "
+             f"{len({s.student for s in subs})} students in {elapsed:.0f} s"]
+    for assignment in sorted({s.assignment for s in subs}):
+        rows = [s for s in subs if s.assignment == assignment]
+        lines.append(f"\n{assignment} ({len(rows)} submissions)")
+        lines.append(f"  {'part':<28}{'max':>6}{'mean':>8}{'std':>8}")
+        for part in [*part_names(assignment, catalogue), "total"]:
+            values = [s.total if part == "total" else s.parts.get(part, 0.0) for s in rows]
+            top = sum(maxima[assignment].values()) if part == "total" else maxima[assignment][part]
+            std = statistics.pstdev(values) if len(values) > 1 else 0.0
+            lines.append(f"  {part:<28}{top:>6g}{statistics.fmean(values):>8.2f}{std:>8.2f}")
+    flagged = [s for s in subs if s.flags]
+    lines.append(f"\nFlagged: {len(flagged)}")
+    for s in flagged:
+        lines.append(f"  {s.student}/{s.assignment} ({s.total:g}/{s.max_total:g}):")
+        lines.extend(f"    - {flag}" for flag in s.flags)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv=None) -> int:
+    from hessian_lab.grading import ASSIGNMENTS, DEFAULT_SEED, test_catalogue
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("submissions", type=Path, help="folder or zip: <student>/<assignment>/")
+    parser.add_argument("--out", type=Path, default=ROOT / "grading",
+                        help="where grades, feedback and logs go (default: grading/)")
+    parser.add_argument("--course-dir", type=Path, default=None,
+                        help="nbgrader course directory to use (default: OUT/course)")
+    parser.add_argument("--solutions", type=Path, default=ROOT / "solutions",
+                        help="source notebooks, e.g. a private copy with extra hidden tests")
+    parser.add_argument("--seed", default=os.environ.get("CURVATURE_LAB_GRADING_SEED"),
+                        help="seed of the hidden tests (default: $CURVATURE_LAB_GRADING_SEED)")
+    parser.add_argument("--workers", type=int, default=2, help="submissions graded at once")
+    parser.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
+    parser.add_argument("--student-timeout", type=float, default=900,
+                        help="wall-clock cap per submission, seconds")
+    parser.add_argument("--memory-gb", type=float, default=2.0,
+                        help="memory a grading kernel may add on top of its start size")
+    parser.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    course = (args.course_dir or out / "course").resolve()
+    (out / "logs").mkdir(exist_ok=True)
+    if args.seed is None:
+        print(f"warning: no --seed and no CURVATURE_LAB_GRADING_SEED: the hidden tests use the "
+              f"public default seed {DEFAULT_SEED}")
+    key = secrets.token_hex(16)
+    env = _env(args.seed, key, args.memory_gb)
+    catalogue = test_catalogue()
+    solutions = args.solutions.resolve()
+
+    with tempfile.TemporaryDirectory(prefix="curvature-grade-") as scratch:
+        subs = find_submissions(args.submissions.resolve(), Path(scratch), ASSIGNMENTS)
+        if not subs:
+            print(f"no submissions found in {args.submissions}")
+            return 1
+        assignments = sorted({s.assignment for s in subs})
+        missing = [a for a in assignments if not (solutions / a / f"{a}.ipynb").exists()]
+        if missing:
+            raise SystemExit(f"no source notebook in {solutions} for {', '.join(missing)}")
+        print(f"{len(subs)} submissions, {len({s.student for s in subs})} students, "
+              f"assignments {', '.join(assignments)}; course directory {course}")
+        prepare_course(course, solutions, assignments, env)
+        releases, maxima = {}, {}
+        for a in assignments:
+            releases[a] = json.loads((course / "exercises" / a / f"{a}.ipynb").read_text())
+            maxima[a] = max_points(json.loads((solutions / a / f"{a}.ipynb").read_text()),
+                                   catalogue)
+        for s in subs:
+            s.max_total = sum(maxima[s.assignment].values())
+            inspect_submission(s, releases[s.assignment], f"{s.assignment}.ipynb")
+
+        todo = [s for s in subs if s.notebook is not None]
+        done = len(subs) - len(todo)
+        for s in subs:
+            if s.notebook is None:
+                print(f"[{done}/{len(subs)}] {s.student}/{s.assignment}: not graded: "
+                      f"{s.flags[-1]}")
+
+        def run(sub):
+            t0 = time.monotonic()
+            log = autograde(sub, course, f"{sub.assignment}.ipynb", env, args)
+            (out / "logs" / f"{sub.student}__{sub.assignment}.log").write_text(log)
+            sub.seconds = time.monotonic() - t0
+            return sub
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool:
+            for sub in (f.result() for f in concurrent.futures.as_completed(
+                    [pool.submit(run, s) for s in todo])):
+                done += 1
+                note = f" [{sub.flags[-1]}]" if sub.flags else ""
+                print(f"[{done}/{len(subs)}] {sub.student}/{sub.assignment} autograded in "
+                      f"{sub.seconds:.1f} s{note}; {time.monotonic() - started:.0f} s elapsed",
+                      flush=True)
+
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for s in todo:
+            collect_scores(s, course, gb, key, catalogue)
+    if not args.no_feedback:
+        for a in assignments:
+            code, log = _nbgrader(["generate_feedback", a, "--force"], course, env, 900)
+            (out / "logs" / f"feedback__{a}.log").write_text(log)
+            if code != 0:
+                print(f"warning: generate_feedback {a} reported errors (see logs/)")
+        if (course / "feedback").exists():
+            shutil.rmtree(out / "feedback", ignore_errors=True)
+            shutil.copytree(course / "feedback", out / "feedback")
+    written = write_reports(subs, out, catalogue, maxima)
+    print(summary(subs, catalogue, maxima, time.monotonic() - started))
+    print("\nWrote " + ", ".join(str(p.relative_to(out)) for p in written) + f" in {out}")
+    print(f"Manual review: formgrader on the course directory {course} (see README).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
