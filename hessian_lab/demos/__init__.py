@@ -1,0 +1,21 @@
+"""Interactive demos: each a live widget in JupyterLab and a static animation on the site.
+
+A chapter shows a demo in one line, ``demos.condition_race()``; see :mod:`._base` for how
+the live and the static forms are chosen. Imports matplotlib and ipywidgets, so
+``import hessian_lab`` does not import this package.
+"""
+
+from ._base import LIVE_ENV, Demo
+from .explorer import PRESETS, HessianExplorer, hessian_explorer
+from .race import ConditionRace, condition_race, measured_rate
+
+__all__ = [
+    "Demo",
+    "LIVE_ENV",
+    "PRESETS",
+    "HessianExplorer",
+    "hessian_explorer",
+    "ConditionRace",
+    "condition_race",
+    "measured_rate",
+]

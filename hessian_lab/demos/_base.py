@@ -1,0 +1,410 @@
+"""What every demo shares: the live widget, the throttled redraw and the static (site) form.
+
+A demo is a :class:`Demo`: a matplotlib figure drawn with the Agg backend (no pyplot, so
+nothing leaks as an extra figure output), the sliders that drive it, and the numbers it
+shows (``state``). A slider change runs the same path whether a reader drags it or code
+sets it (:meth:`Demo.update`):
+
+1. ``_compute(**values)`` turns the control values into ``state`` (pure numbers);
+2. ``_draw()`` moves the existing artists to the new state (``set_data``,
+   ``set_segments``, ``set_text``; contours are the one thing re-drawn);
+3. in a live widget the canvas is rendered to PNG and sent to an ``ipywidgets.Image``,
+   at most once per render time: while a render is recent, later changes are coalesced
+   into one trailing render, so a fast drag never queues work in the kernel.
+
+Displayed in a notebook, a demo offers two forms at once (:meth:`Demo._repr_mimebundle_`):
+the live widget (``application/vnd.jupyter.widget-view+json``) for JupyterLab, and a
+static ``text/html`` for the built site, where the book's ``_config.yml`` drops widget
+views. The static form is a scrubbable animation: a range input over PNG frames of the
+same figure at the demo's key settings, with alt text for every frame and a caption.
+It needs no kernel and loads nothing from the network. With ``CURVATURE_LAB_LIVE=1`` in
+the environment (``make lab`` sets it) the static form is not computed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import html
+import io
+import json
+import os
+import time
+from collections.abc import Iterator
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .. import plotting
+
+__all__ = ["Demo", "LIVE_ENV"]
+
+#: Environment variable that, set to "1", skips the static form (a live JupyterLab session).
+LIVE_ENV = "CURVATURE_LAB_LIVE"
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@contextlib.contextmanager
+def book_style() -> Iterator[None]:
+    """The book's rcParams, for the duration of a block only (global state is restored)."""
+    with mpl.rc_context():
+        plotting.use_book_style()
+        yield
+
+
+def new_figure(width: float, height: float, dpi: float = 100) -> Figure:
+    """A figure on an Agg canvas, not registered with pyplot (never shown twice)."""
+    fig = Figure(figsize=(width, height), dpi=dpi, facecolor="white")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def png_bytes(fig: Figure, small: bool = False) -> bytes:
+    """Encode the figure's current canvas as PNG without drawing it again.
+
+    ``small=True`` (static frames): an adaptive 256-colour palette and full compression,
+    about three times smaller; otherwise the fastest compression (live updates).
+    """
+    from PIL import Image
+
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    image = Image.fromarray(rgba[..., :3])
+    out = io.BytesIO()
+    if small:
+        image = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=0)
+        image.save(out, format="png", optimize=True)
+    else:
+        image.save(out, format="png", compress_level=1)
+    return out.getvalue()
+
+
+def clip_path(points: np.ndarray, bound: float) -> np.ndarray:
+    """Points with NaN/inf removed and coordinates clipped to [-bound, bound] for drawing."""
+    pts = np.asarray(points, dtype=float)
+    finite = np.all(np.isfinite(pts), axis=-1)
+    return np.clip(pts[finite], -bound, bound)
+
+
+class Demo:
+    """Base class of the demos: controls, state, figure, live widget, static form.
+
+    Subclasses set ``title`` and implement ``_make_controls``, ``_build_figure``,
+    ``_compute``, ``_draw``, ``alt_text``, ``static_settings`` and optionally
+    ``readout_html`` and ``caption``.
+
+    Attributes
+    ----------
+    controls : dict
+        Name -> ipywidgets control (sliders, dropdowns, checkboxes).
+    state : dict
+        The numbers and labels the figure shows for the current control values.
+    figure : matplotlib.figure.Figure
+        The live figure (Agg canvas); its artists are updated in place.
+    """
+
+    title = "demo"
+    figsize = (9.0, 4.2)
+    static_dpi = 72
+    #: render the live PNG at most this often (seconds), or once per render time if slower
+    min_interval = 0.04
+
+    def __init__(self, **values):
+        self.controls = self._make_controls()
+        self.state: dict = {}
+        self._suspended = False
+        self._widget = None
+        self._image = None
+        self._readout = None
+        self._pending = None
+        self._last_render = -np.inf
+        self._render_seconds = 0.0
+        self._background = None  # (dpi, cached static image) for blitting
+        with book_style():
+            self.figure = self._build_figure(new_figure(*self.figsize))
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self._set_values(values)
+        self._refresh()
+
+    # ---------------------------------------------------------------- subclass hooks
+    def _make_controls(self) -> dict:
+        raise NotImplementedError
+
+    def _build_figure(self, fig: Figure) -> Figure:
+        raise NotImplementedError
+
+    def _compute(self, **values) -> dict:
+        raise NotImplementedError
+
+    def _draw(self) -> None:
+        raise NotImplementedError
+
+    def alt_text(self) -> str:
+        """A sentence describing what the figure shows for the current state."""
+        raise NotImplementedError
+
+    def static_settings(self) -> list[dict]:
+        """The control values the static form steps through (each a dict for update)."""
+        raise NotImplementedError
+
+    def frame_label(self) -> str:
+        """A short label of the current setting, shown next to the static scrubber."""
+        return ", ".join(f"{k} = {_fmt(v)}" for k, v in self.values().items())
+
+    def caption(self) -> str:
+        return self.title
+
+    def readout_html(self) -> str:
+        """The state as a line of HTML above the live figure."""
+        items = []
+        for key, value in self.state.items():
+            if isinstance(value, bool | int | float | str | np.floating | np.integer):
+                items.append(f"<b>{html.escape(key)}</b>: {html.escape(_fmt(value))}")
+        return " &nbsp; ".join(items)
+
+    # ---------------------------------------------------------------- driving the demo
+    def values(self) -> dict:
+        """The current control values."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def update(self, **values) -> Demo:
+        """Set controls as a reader would (one redraw for all of them); returns self.
+
+        Unknown names raise ValueError listing the controls.
+        """
+        self._set_values(values)
+        self._refresh()
+        return self
+
+    def _set_values(self, values: dict) -> None:
+        unknown = set(values) - set(self.controls)
+        if unknown:
+            raise ValueError(
+                f"unknown control(s) {sorted(unknown)} for {type(self).__name__}; "
+                f"its controls are {sorted(self.controls)}"
+            )
+        self._suspended = True
+        try:
+            for name in self._control_order(values):
+                self.controls[name].value = values[name]
+            self._linked(set(values))
+        finally:
+            self._suspended = False
+
+    def _control_order(self, values: dict) -> list:
+        """Order in which to set controls (subclasses put choosers before sliders)."""
+        return list(values)
+
+    def _linked(self, changed: set) -> None:
+        """Adjust controls that depend on the ones in ``changed`` (e.g. a preset's sliders).
+
+        Called with the observers suspended, after a reader or :meth:`update` changed
+        controls and before the redraw.
+        """
+
+    def _on_change(self, change) -> None:
+        if self._suspended:
+            return
+        name = next((k for k, c in self.controls.items() if c is change.owner), None)
+        self._suspended = True
+        try:
+            self._linked({name})
+        finally:
+            self._suspended = False
+        self._refresh()
+
+    def _refresh(self) -> None:
+        with book_style(), np.errstate(all="ignore"):
+            self.state = self._compute(**self.values())
+            self._draw()
+        if self._readout is not None:
+            self._readout.value = self.readout_html()
+        self._request_render()
+
+    # ---------------------------------------------------------------- live rendering
+    def _dynamic_artists(self) -> list | None:
+        """Artists that change with the controls (drawn over a cached background).
+
+        None (the default) means: redraw the whole figure every time. A subclass that
+        returns a list must set ``self._background = None`` whenever it changes anything
+        else (axis limits, a problem's contours), so that the next draw is a full one.
+        """
+        return None
+
+    def draw(self) -> Figure:
+        """Render the figure's canvas (Agg) and return the figure.
+
+        Blitting: the static part (axes, ticks, labels, fixed contours) is rendered once and
+        cached; a change redraws only :meth:`_dynamic_artists` over that cached image.
+        """
+        fig, canvas = self.figure, self.figure.canvas
+        dynamic = self._dynamic_artists()
+        with book_style():
+            if dynamic is None:
+                canvas.draw()
+                return fig
+            if self._background is None or self._background[0] != fig.dpi:
+                visible = [a.get_visible() for a in dynamic]
+                for a in dynamic:
+                    a.set_visible(False)
+                canvas.draw()
+                self._background = (fig.dpi, canvas.copy_from_bbox(fig.bbox))
+                for a, v in zip(dynamic, visible, strict=True):
+                    a.set_visible(v)
+            else:
+                canvas.restore_region(self._background[1])
+            for a in dynamic:
+                fig.draw_artist(a)
+        return fig
+
+    def _request_render(self) -> None:
+        if self._image is None:  # no live view yet: nothing to send
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:  # called from plain Python (tests, scripts): render now
+            self._render_image()
+            return
+        if self._pending is not None:  # a trailing render is already scheduled
+            return
+        wait = self._last_render + max(self.min_interval, 1.5 * self._render_seconds)
+        wait -= time.perf_counter()
+        if wait <= 0:
+            self._render_image()
+        else:
+            self._pending = loop.call_later(wait, self._render_image)
+
+    def _render_image(self) -> None:
+        self._pending = None
+        start = time.perf_counter()
+        self.draw()
+        self._image.value = png_bytes(self.figure)
+        self._last_render = time.perf_counter()
+        self._render_seconds = self._last_render - start
+
+    @property
+    def widget(self):
+        """The ipywidgets container: controls, a readout line and the figure as an image."""
+        if self._widget is None:
+            import ipywidgets as widgets
+
+            self._readout = widgets.HTML(self.readout_html())
+            self._image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+            self._render_image()
+            box = widgets.Box(list(self.controls.values()),
+                              layout=widgets.Layout(flex_flow="row wrap"))
+            self._widget = widgets.VBox([box, self._readout, self._image])
+        return self._widget
+
+    # ---------------------------------------------------------------- static form
+    def static_html(self) -> str:
+        """The site's form: a scrubbable animation over :meth:`static_settings`.
+
+        PNG frames (base64) in one ``<img>`` with alt text per frame, a range input and a
+        play button driven by a few lines of inline JavaScript; the first frame shows
+        without JavaScript. The demo's controls are restored afterwards.
+        """
+        saved = self.values()
+        old_dpi = self.figure.get_dpi()
+        frames, labels, alts = [], [], []
+        try:
+            self.figure.set_dpi(self.static_dpi)
+            for setting in self.static_settings():
+                self._set_values(setting)
+                with book_style(), np.errstate(all="ignore"):
+                    self.state = self._compute(**self.values())
+                    self._draw()
+                self.draw()
+                frames.append(base64.b64encode(png_bytes(self.figure, small=True)).decode())
+                labels.append(self.frame_label())
+                alts.append(self.alt_text())
+        finally:
+            self.figure.set_dpi(old_dpi)
+            self._set_values(saved)
+            self._refresh()
+        return scrubber_html(self.title, self.caption(), frames, labels, alts)
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude, **kwargs))
+        bundle["text/plain"] = f"<{self.title}: {self.frame_label()}>"
+        if os.environ.get(LIVE_ENV) != "1":
+            bundle["text/html"] = self.static_html()
+        return bundle
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.frame_label()}>"
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.4g}"
+    return str(value)
+
+
+_SCRIPT = """
+(function () {
+  var root = document.getElementById("%(uid)s");
+  if (!root) { return; }
+  var frames = %(frames)s, labels = %(labels)s, alts = %(alts)s;
+  var img = root.querySelector("img"), range = root.querySelector("input");
+  var out = root.querySelector("output"), button = root.querySelector("button");
+  var timer = null;
+  function show(i) {
+    img.src = "data:image/png;base64," + frames[i];
+    img.alt = alts[i];
+    out.textContent = labels[i];
+    range.value = i;
+    range.setAttribute("aria-valuetext", labels[i]);
+  }
+  range.addEventListener("input", function () { show(parseInt(range.value, 10)); });
+  button.addEventListener("click", function () {
+    if (timer) { clearInterval(timer); timer = null; button.textContent = "Play"; return; }
+    button.textContent = "Pause";
+    timer = setInterval(function () {
+      var i = (parseInt(range.value, 10) + 1) %% frames.length;
+      show(i);
+      if (i === frames.length - 1) { clearInterval(timer); timer = null;
+                                     button.textContent = "Play"; }
+    }, 700);
+  });
+})();
+"""
+
+
+def scrubber_html(title: str, caption: str, frames: list, labels: list, alts: list) -> str:
+    """HTML of a scrubbable animation: one image, a range input over the frames, a caption."""
+    digest = hashlib.sha1((title + "".join(labels)).encode()).hexdigest()[:10]
+    uid = f"hl-demo-{digest}"
+    esc = html.escape
+    n = len(frames)
+    script = _SCRIPT % {
+        "uid": uid,
+        "frames": json.dumps(frames),
+        "labels": json.dumps(labels).replace("</", "<\\/"),
+        "alts": json.dumps(alts).replace("</", "<\\/"),
+    }
+    return (
+        f'<figure id="{uid}" class="hl-demo" role="group" aria-label="{esc(title)}" '
+        'style="margin: 1em 0;">\n'
+        f'<img src="data:image/png;base64,{frames[0]}" alt="{esc(alts[0])}" '
+        'style="max-width: 100%; height: auto; background: white;">\n'
+        '<div class="hl-demo-controls" style="display: flex; gap: 0.6em; '
+        'align-items: center; flex-wrap: wrap;">\n'
+        '<button type="button" style="min-width: 4.5em;">Play</button>\n'
+        f'<input type="range" min="0" max="{n - 1}" step="1" value="0" '
+        f'aria-label="{esc(title)}: setting" aria-valuetext="{esc(labels[0])}" '
+        'style="flex: 1 1 16em;">\n'
+        f"<output>{esc(labels[0])}</output>\n</div>\n"
+        f"<figcaption>{esc(caption)} (Static view: drag the slider to step through "
+        f"{n} settings; run the chapter in JupyterLab for the live demo.)</figcaption>\n"
+        f"</figure>\n<script>{script}</script>\n"
+    )

@@ -1,0 +1,191 @@
+"""The demos driven from Python: set a control, check that what is displayed follows the maths."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hessian_lab import demos
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def line_data(line):
+    x, y = line.get_data()
+    return np.asarray(x, dtype=float).copy(), np.asarray(y, dtype=float).copy()
+
+
+def check_static(demo, min_frames=2):
+    """The static form: an <img> with alt text, a scrubber over the frames, no network."""
+    page = demo.static_html()
+    assert "<img" in page and 'src="data:image/png;base64,' in page
+    alts = re.findall(r'<img[^>]* alt="([^"]*)"', page)
+    assert alts and all(a.strip() for a in alts), "every image needs alt text"
+    assert 'aria-label="' in page and "<figcaption>" in page
+    assert 'type="range"' in page
+    n = int(re.search(r'max="(\d+)"', page).group(1)) + 1
+    assert n >= min_frames
+    assert "http://" not in page and "https://" not in page, "the static form must be offline"
+    assert len(page) < 2.5e6
+    return page
+
+
+# --------------------------------------------------------------------------- the package
+
+
+def test_importing_hessian_lab_does_not_import_the_demos():
+    code = "import sys, hessian_lab; print('hessian_lab.demos' in sys.modules, " \
+           "'matplotlib' in sys.modules, 'ipywidgets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False", "False"]
+
+
+def test_update_rejects_an_unknown_control():
+    with pytest.raises(ValueError, match="unknown control"):
+        demos.hessian_explorer().update(alpha=1.0)
+
+
+def test_the_mime_bundle_has_the_live_widget_and_the_static_form(monkeypatch):
+    race = demos.condition_race(kappa=10.0)
+    monkeypatch.delenv(demos.LIVE_ENV, raising=False)
+    bundle = race._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "<img" in bundle["text/html"] and "text/plain" in bundle
+    monkeypatch.setenv(demos.LIVE_ENV, "1")
+    live = race._repr_mimebundle_()
+    assert "text/html" not in live and "application/vnd.jupyter.widget-view+json" in live
+
+
+def test_a_slider_change_updates_the_live_image():
+    race = demos.condition_race(kappa=10.0)
+    image = race.widget.children[-1]
+    before = image.value
+    assert before[:8] == b"\x89PNG\r\n\x1a\n"
+    race.controls["kappa"].value = 1000.0  # as a reader's drag: through the observer
+    assert race.state["kappa"] == 1000.0
+    assert image.value != before
+
+
+# --------------------------------------------------------------------------- 1. explorer
+
+
+def test_explorer_the_diagonal_misleads_for_1_2_2_1():
+    ex = demos.hessian_explorer(preset="[[1, 2], [2, 1]]: the diagonal misleads")
+    assert np.allclose(ex.state["eigenvalues"], [-1.0, 3.0])
+    assert ex.state["kind"] == "saddle"
+    assert ex.state["det"] == -3.0 and ex.state["trace"] == 2.0
+    assert ex.state["diagonal_misleads"] and ex.state["diagonal_suggests"] == "minimum"
+    assert "misleads" in ex._warning.get_text()
+
+
+def test_explorer_sliders_change_the_eigenvalues_and_the_axes():
+    ex = demos.hessian_explorer(H=[[2.0, 0.0], [0.0, 1.0]])
+    assert ex.state["kind"] == "minimum" and np.allclose(ex.state["eigenvalues"], [1, 2])
+    axis_before = line_data(ex._axes[0])
+    ex.controls["b"].value = 2.0
+    H = np.array([[2.0, 2.0], [2.0, 1.0]])
+    assert np.allclose(ex.state["eigenvalues"], np.linalg.eigvalsh(H))
+    assert ex.state["kind"] == "saddle"
+    assert ex.values()["preset"] == "custom"
+    assert not np.allclose(line_data(ex._axes[0])[1], axis_before[1])
+    # the principal axis has half-length 1/sqrt|lambda| along the eigenvector
+    x, y = line_data(ex._axes[1])
+    half = np.hypot(x[1] - x[0], y[1] - y[0]) / 2
+    assert half == pytest.approx(1 / np.sqrt(abs(ex.state["eigenvalues"][1])))
+
+
+def test_explorer_det_zero_is_inconclusive_and_draws():
+    ex = demos.hessian_explorer()
+    ex.update(a=1.0, b=1.0, d=1.0)
+    assert ex.state["det"] == 0.0 and ex.state["kind"] == "inconclusive"
+    ex.draw()
+    ex.update(a=0.0, b=0.0, d=0.0)  # H = 0: a flat model
+    assert ex.state["kind"] == "inconclusive"
+    assert "flat" in ex._empty.get_text()
+    ex.update(show_gradient=True, g1=1.0, g2=0.0)  # not in the range of H = 0
+    assert ex.state["stationary_point"] is None
+    ex.draw()
+
+
+def test_explorer_gradient_moves_the_stationary_point():
+    ex = demos.hessian_explorer(preset="x^2 + xy + y^2: a bowl")
+    assert ex.controls["g1"].disabled
+    ex.update(show_gradient=True, g1=1.0, g2=-0.5)
+    assert not ex.controls["g1"].disabled
+    H = np.array([[2.0, 1.0], [1.0, 2.0]])
+    assert np.allclose(ex.state["stationary_point"], np.linalg.solve(H, [-1.0, 0.5]))
+    assert np.allclose(line_data(ex._centre)[0], ex.state["stationary_point"][0])
+
+
+def test_explorer_presets_set_the_sliders():
+    ex = demos.hessian_explorer()
+    for name, (a, b, d) in demos.PRESETS.items():
+        ex.controls["preset"].value = name
+        assert (ex.controls["a"].value, ex.controls["b"].value, ex.controls["d"].value) == (a, b, d)
+    assert ex.state["kind"] == "maximum"
+
+
+def test_explorer_static_form():
+    check_static(demos.hessian_explorer(), min_frames=10)
+
+
+# --------------------------------------------------------------------------- 3. race
+
+
+def test_race_measured_gd_rate_is_max_abs_one_minus_alpha_lambda():
+    race = demos.condition_race(kappa=10.0, step=1.5)
+    s = race.state
+    assert s["alpha"] == pytest.approx(0.15)
+    assert s["rate_predicted"] == pytest.approx(max(abs(1 - 0.15), abs(1 - 1.5)))
+    assert s["rate_measured"] == pytest.approx(s["rate_predicted"], rel=1e-6)
+    race.update(kappa=1000.0, step=1.0)
+    s = race.state
+    assert s["rate_predicted"] == pytest.approx(1 - 1 / 1000)
+    assert s["rate_measured"] == pytest.approx(s["rate_predicted"], rel=1e-6)
+    assert s["rate_best"] == pytest.approx(999 / 1001)
+    assert s["rate_momentum_predicted"] == pytest.approx((np.sqrt(1000) - 1) / (np.sqrt(1000) + 1))
+
+
+def test_race_newton_takes_one_step_and_momentum_beats_gd():
+    race = demos.condition_race(kappa=100.0)
+    s = race.state
+    assert s["newton_iterations"] == 1 and s["newton_error"] < 1e-12
+    assert s["momentum_final_error"] < 1e-6 * s["gd_final_error"]
+    gd_line = line_data(race._gd_err)[1]
+    race.update(kappa=1000.0)
+    assert not np.allclose(line_data(race._gd_err)[1], gd_line)
+
+
+def test_race_a_step_beyond_two_over_lambda_max_diverges_without_raising():
+    race = demos.condition_race(kappa=100.0, step=1.0)
+    assert not race.state["diverged"] and race._diverged.get_text() == ""
+    race.update(step=2.1)
+    assert race.state["alpha"] > 2 / race.state["lambda_max"]
+    assert race.state["diverged"] and race._diverged.get_text() == "diverged"
+    assert race.state["rate_measured"] == pytest.approx(1.1, rel=1e-6)
+    race.update(kappa=1e4, step=2.2)  # overflows to inf within the budget
+    assert race.state["diverged"]
+    race.draw()
+    for line in (race._gd_path, race._gd_err):
+        assert np.all(np.isfinite(line_data(line)[1]))
+
+
+def test_race_kappa_one_converges_at_once():
+    race = demos.condition_race(kappa=1.0, step=1.0)
+    assert race.state["rate_measured"] == 0.0 and race.state["gd_final_error"] == 0.0
+    race.draw()
+
+
+def test_measured_rate_edge_cases():
+    assert demos.measured_rate([1.0]) != demos.measured_rate([1.0])  # NaN: no step
+    assert demos.measured_rate([1.0, 0.0, 0.0]) == 0.0
+    assert demos.measured_rate(2.0 ** np.arange(20)) == pytest.approx(2.0)
+
+
+def test_race_static_form():
+    check_static(demos.condition_race(), min_frames=8)
