@@ -1,0 +1,331 @@
+"""The nbgrader course: authoring rules, exercises in sync, and real autograde runs.
+
+The end-to-end tests run ``tools/grade.py`` (which runs ``nbgrader autograde`` per submission)
+on fake submissions built by ``tests/course_fixtures``: right, blank and common-mistake
+notebooks for every assignment, and the whole bad-submission matrix on 03_newton.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import BIN, ROOT, skip_or_fail
+from course_fixtures import build
+from course_fixtures.cases import MISTAKES
+
+sys.path.insert(0, str(ROOT / "tools"))
+from course_parts import PARTS  # noqa: E402
+
+import hessian_lab.grading as grading  # noqa: E402
+
+ASSIGNMENTS = grading.ASSIGNMENTS
+CATALOGUE = grading.test_catalogue()
+POINTS = {tid: pts for a in ASSIGNMENTS for *_, tests in PARTS[a] for tid, pts in tests}
+MAX = {a: sum(pts for *_, tests in PARTS[a] for _, pts in tests) for a in ASSIGNMENTS}
+SEED = "4711"
+
+
+def notebook(folder: str, assignment: str) -> dict:
+    return json.loads((ROOT / folder / assignment / f"{assignment}.ipynb").read_text())
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader") or {}
+
+
+# --------------------------------------------------------------------------- authoring rules
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_notebooks_follow_the_authoring_rules(assignment):
+    nb = notebook("solutions", assignment)
+    cells = nb["cells"]
+    first = cells[0]
+    meta = nbgrader_meta(first)
+    assert first["cell_type"] == "code" and meta.get("locked") and not meta.get("grade"), \
+        "the first cell must be the locked setup cell"
+    assert f'setup("{assignment}")' in "".join(first["source"])
+    ids = [c["id"] for c in cells]
+    assert len(ids) == len(set(ids)), "cell ids must be unique"
+    grade_ids = [nbgrader_meta(c)["grade_id"] for c in cells if nbgrader_meta(c)]
+    assert len(grade_ids) == len(set(grade_ids)), "grade ids must be unique"
+    tested = set()
+    for cell in cells:
+        meta = nbgrader_meta(cell)
+        if not meta:
+            continue
+        assert meta["schema_version"] == 3
+        source = "".join(cell["source"])
+        if meta.get("solution"):
+            assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source
+        if not meta.get("grade"):
+            continue
+        assert cell["cell_type"] == "code" and meta.get("locked")
+        assert isinstance(meta.get("points"), (int, float)) and meta["points"] > 0, \
+            f"{meta['grade_id']} has no points"
+        body = ast.parse(source).body
+        assert body, f"{meta['grade_id']} is empty"
+        last = body[-1]
+        # nbgrader gives full credit to a cell whose last value is not a number: no bare
+        # expression at the end except a call that returns None (check) or a numeric literal
+        if isinstance(last, ast.Expr):
+            is_check = (isinstance(last.value, ast.Call)
+                        and getattr(last.value.func, "id", "") == "_check")
+            is_number = isinstance(last.value, ast.Constant) and isinstance(
+                last.value.value, (int, float))
+            assert is_check or is_number, f"{meta['grade_id']} ends in a bare expression"
+        calls = re.findall(r'_check\("([a-z0-9_]+)"', source)
+        assert calls == [meta["grade_id"]], f"{meta['grade_id']} must run its own test"
+        hidden = CATALOGUE[meta["grade_id"]]["hidden"]
+        assert ("### BEGIN HIDDEN TESTS" in source) == hidden
+        tested.add(meta["grade_id"])
+    registered = {t for t, v in CATALOGUE.items() if v["assignment"] == assignment}
+    assert tested == registered
+    parts = {CATALOGUE[t]["part"] for t in tested}
+    assert 3 <= len(parts) <= 6
+
+
+def test_solution_notebooks_are_what_make_course_writes():
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "make_course.py"), "--check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _comparable(nb: dict) -> list:
+    return [(c["cell_type"], c.get("id"), "".join(c["source"]),
+             {k: v for k, v in nbgrader_meta(c).items()}) for c in nb["cells"]]
+
+
+@pytest.mark.slow
+def test_exercises_are_in_sync_with_nbgrader_generate_assignment(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy2(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for assignment in ASSIGNMENTS:
+        proc = subprocess.run(
+            [str(BIN / "nbgrader"), "generate_assignment", assignment, "--force",
+             f"--CourseDirectory.root={course}", "--log-level=WARN"],
+            cwd=course, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        fresh = json.loads((course / "exercises" / assignment / f"{assignment}.ipynb")
+                           .read_text())
+        committed = notebook("exercises", assignment)
+        assert _comparable(committed) == _comparable(fresh), \
+            f"exercises/{assignment} is out of date: run `make exercises` and commit"
+        student_text = json.dumps(committed)
+        assert "BEGIN SOLUTION" not in student_text and "HIDDEN TESTS" not in student_text
+
+
+# --------------------------------------------------------------------------- direct checks
+
+_DIRECT = r'''
+import contextlib, io, json, re, sys
+sys.path[:0] = ["tools", "tests"]
+import numpy as np, sympy
+from course_parts import PARTS
+from course_fixtures.cases import MISTAKES
+from hessian_lab import grading
+results = {}
+for assignment, mistakes in MISTAKES.items():
+    right = {"np": np, "sympy": sympy, "sys": sys, "__name__": "__main__"}
+    ns = dict(right)
+    for space in (right, ns):
+        for part, _, _, code, _ in PARTS[assignment]:
+            exec(re.sub(r"### (BEGIN|END) SOLUTION", "", code), space)
+    for part, (code, _, _) in mistakes.items():
+        exec(code, ns)
+    for part, _, _, _, tests in PARTS[assignment]:
+        for test_id, _ in tests:
+            for label, space in (("right", right), ("wrong", ns)):
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()) as out:
+                        grading.check(test_id, space[part])
+                    results[f"{label}:{test_id}"] = ["pass", out.getvalue()]
+                except AssertionError as exc:
+                    results[f"{label}:{test_id}"] = ["fail", str(exc)]
+print(json.dumps(results))
+'''
+
+
+@pytest.fixture(scope="module")
+def direct_results():
+    env = {**os.environ, "CURVATURE_LAB_MEMORY_GB": "0", "CURVATURE_LAB_GRADING_SEED": SEED}
+    proc = subprocess.run([sys.executable, "-c", _DIRECT], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("assignment,part", [(a, p) for a in MISTAKES for p in MISTAKES[a]])
+def test_each_common_mistake_fails_with_its_diagnosis(direct_results, assignment, part):
+    _, failing, words = MISTAKES[assignment][part]
+    tests = [t for name, *_, ts in PARTS[assignment] if name == part for t, _ in ts]
+    for test_id in tests:
+        assert direct_results[f"right:{test_id}"][0] == "pass", direct_results[
+            f"right:{test_id}"][1]
+        status, text = direct_results[f"wrong:{test_id}"]
+        assert (status == "fail") == (test_id in failing), f"{test_id}: {status} {text}"
+        if status == "pass":
+            assert "[receipt " in text
+    messages = [direct_results[f"wrong:{t}"][1] for t in failing]
+    assert any(words in m for m in messages), messages
+    assert all(m.strip() and "Traceback" not in m for m in messages)
+
+
+# --------------------------------------------------------------------------- autograde runs
+
+
+def run_grade(submissions: Path, out: Path, *extra: str) -> tuple[subprocess.CompletedProcess,
+                                                                    float]:
+    env = {**os.environ, "CURVATURE_LAB_TIME_LIMIT": "3",
+           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "grade.py"), str(submissions), "--out", str(out),
+         "--seed", SEED, "--workers", "2", "--cell-timeout", "10", "--student-timeout", "240",
+         *extra], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
+    return proc, time.monotonic() - started
+
+
+def read_rows(path: Path) -> dict[str, dict]:
+    with open(path, newline="") as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    if not (BIN / "nbgrader").exists():
+        skip_or_fail("nbgrader is not installed in the test environment")
+    base = tmp_path_factory.mktemp("round")
+    subs = base / "submitted"
+    for assignment in ASSIGNMENTS:
+        build.basic_cases(subs, assignment)
+    build.hostile_cases(subs)
+    proc, seconds = run_grade(subs, base / "out")
+    print(proc.stdout[-6000:])
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    n = sum(1 for s in subs.iterdir() for _ in s.iterdir())
+    print(f"[timing] {n} submissions graded in {seconds:.0f} s "
+          f"({seconds / n:.1f} s per notebook with 2 workers)")
+    return {"base": base, "out": base / "out", "proc": proc, "subs": subs}
+
+
+def rows(graded, assignment):
+    return read_rows(graded["out"] / f"grades_{assignment}.csv")
+
+
+def outputs(graded, student, assignment) -> dict[str, str]:
+    """Text of every graded cell's outputs (streams and errors) in the autograded notebook."""
+    path = graded["out"] / "course" / "autograded" / student / assignment / f"{assignment}.ipynb"
+    result = {}
+    for cell in json.loads(path.read_text())["cells"]:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid and cell["cell_type"] == "code":
+            text = []
+            for out in cell.get("outputs", []):
+                text.append("".join(out.get("text", "")) + out.get("evalue", ""))
+            result[gid] = "\n".join(text)
+    return result
+
+
+def part_max(assignment, part):
+    return sum(p for name, *_, tests in PARTS[assignment] if name == part for _, p in tests)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_right_blank_and_mistakes_on_every_assignment(graded, assignment):
+    table = rows(graded, assignment)
+    tag = assignment[:2]
+    right, blank, wrong = table[f"right_{tag}"], table[f"blank_{tag}"], table[f"mistakes_{tag}"]
+    assert float(right["total"]) == MAX[assignment] and not right["flags"]
+    assert float(blank["total"]) == 0 and not blank["flags"]
+    texts = outputs(graded, f"mistakes_{tag}", assignment)
+    for part, (_, failing, words) in MISTAKES[assignment].items():
+        expected = part_max(assignment, part) - sum(POINTS[t] for t in failing)
+        assert float(wrong[part]) == expected, (part, wrong[part], expected)
+        assert any(words in texts[t] for t in failing), (part, words)
+    expected_total = MAX[assignment] - sum(POINTS[t] for (_, f, _) in
+                                           MISTAKES[assignment].values() for t in f)
+    assert float(wrong["total"]) == expected_total
+    assert (graded["out"] / f"grades_{assignment}.png").stat().st_size > 1000
+    assert (graded["out"] / "feedback" / f"right_{tag}" / assignment
+            / f"{assignment}.html").exists()
+
+
+@pytest.mark.slow
+def test_bad_submission_matrix_on_03_newton(graded):
+    a = "03_newton"
+    table = rows(graded, a)
+    total = {s: float(r["total"]) for s, r in table.items()}
+    flags = {s: r["flags"] for s, r in table.items()}
+    full = MAX[a]
+    # a correct solution written differently, with warnings and stderr output: full marks
+    assert total["alt"] == full and not flags["alt"]
+    texts = outputs(graded, "alt", a)
+    assert "not penalised" in texts["newton_step_fixed"]
+    # calling the reference: those parts 0, with the reason
+    assert float(table["reference"]["newton_iterate"]) == 0
+    assert float(table["reference"]["newton_globalized"]) == 0
+    assert total["reference"] == full - part_max(a, "newton_iterate") - part_max(
+        a, "newton_globalized")
+    assert "does not allow" in outputs(graded, "reference", a)["newton_iterate_quadratic"]
+    # an infinite loop in a function and one at the top level of a cell: those parts 0
+    assert total["loop"] == full - part_max(a, "newton_iterate") - part_max(a, "race")
+    assert "infinite loop" in outputs(graded, "loop", a)["newton_iterate_quadratic"]
+    # the kernel dies: flagged, 0, and everybody else graded
+    assert total["crash"] == 0 and "kernel died" in flags["crash"]
+    # a dense huge matrix: MemoryError inside the kernel, that part 0, the rest graded
+    assert total["memory"] == full - part_max(a, "newton_step")
+    assert "ran out of memory" in outputs(graded, "memory", a)["newton_step_fixed"]
+    # edited / deleted / stripped / retyped / duplicated test cells: flagged, no credit
+    for student, word in (("edited", "edited"), ("deleted", "deleted"),
+                          ("retyped", "changed from code to markdown")):
+        assert total[student] == 0, student
+        assert word in flags[student], (student, flags[student])
+    assert "points of" in flags["edited"] and "duplicated" in flags["retyped"]
+    # tampering from student code: still no credit
+    assert total["tamper_check"] == 0 and "without its receipt" in flags["tamper_check"]
+    assert total["tamper_numpy"] == 0
+    tampered = outputs(graded, "tamper_numpy", a)
+    assert "grading helpers were modified" in tampered["newton_step_fixed"]
+    # huge outputs: graded normally
+    assert total["noisy"] == full
+    # corrupt, empty, renamed, missing notebooks
+    assert total["corrupt"] == 0 and "not valid JSON" in flags["corrupt"]
+    assert total["empty"] == 0 and "empty" in flags["empty"]
+    assert total["renamed"] == full and "renamed" in flags["renamed"]
+    assert total["missing"] == 0 and "missing notebook" in flags["missing"]
+    # the summary names what was flagged
+    summary = graded["proc"].stdout
+    assert "Flagged:" in summary and "crash/03_newton" in summary
+    assert re.search(r"\[\d+/\d+\] .* s elapsed", summary)
+
+
+@pytest.mark.slow
+def test_grading_a_zip_again_gives_the_same_scores(graded):
+    first = rows(graded, "03_newton")
+    archive = graded["base"] / "again.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for student in ("mistakes_03", "alt"):
+            path = graded["subs"] / student / "03_newton" / "03_newton.ipynb"
+            zf.write(path, f"submitted/{student}/03_newton/03_newton.ipynb")
+    proc, _ = run_grade(archive, graded["base"] / "again", "--no-feedback")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    again = rows({"out": graded["base"] / "again"}, "03_newton")
+    for student in ("mistakes_03", "alt"):
+        assert again[student]["total"] == first[student]["total"]
+        assert again[student]["newton_step"] == first[student]["newton_step"]
