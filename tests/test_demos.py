@@ -189,3 +189,84 @@ def test_measured_rate_edge_cases():
 
 def test_race_static_form():
     check_static(demos.condition_race(), min_frames=8)
+
+
+# --------------------------------------------------------------------------- 4. Newton stepper
+
+
+def test_stepper_converges_in_one_step_on_a_quadratic_model_and_digits_double():
+    st = demos.newton_stepper("x^4 + y^4 - 4xy", "standard start", "pure")
+    assert st.state["iteration"] == 0 and st.state["kind_at_x"] == "minimum"
+    path_before = line_data(st._path)
+    st.update(iteration=1)
+    s = st.state
+    assert np.allclose(s["x"], s["path"][1]) and not np.allclose(line_data(st._path)[0],
+                                                                 path_before[0])
+    # the model's minimiser is exactly where pure Newton goes next
+    assert np.allclose(s["model_minimizer"], s["next_x"])
+    d = s["digits"]
+    assert s["converged_to"] == "minimum" and d[-1] == 16.0
+    assert d[4] > 1.7 * d[3] > 0  # quadratic convergence: the digits roughly double
+
+
+def test_stepper_pure_newton_from_an_indefinite_start_finds_the_saddle():
+    st = demos.newton_stepper("x^4 + y^4 - 4xy", "start where H is indefinite", "pure")
+    assert st.state["kind_at_x"] == "saddle" and st.state["indefinite"]
+    assert st.state["converged_to"] == "saddle"
+    st.update(method="globalised", iteration=0)
+    assert st.state["converged_to"] == "minimum" and st.state["shift"] > 0
+    st.update(iteration=30)  # beyond the end: the last iterate, no error
+    assert st.state["iteration"] == st.state["n_iterations"]
+    st.draw()
+
+
+def test_stepper_switching_problem_redraws_the_contours():
+    st = demos.newton_stepper()
+    before = st._f_contours
+    st.update(problem="Himmelblau")
+    assert st._f_contours is not before and st.state["problem"] == "Himmelblau"
+    st.draw()
+
+
+def test_stepper_static_form():
+    check_static(demos.newton_stepper(), min_frames=12)
+
+
+# --------------------------------------------------------------------------- 6. saddle, sharpness
+
+
+def test_saddle_noise_escapes_where_gd_stalls():
+    demo = demos.saddle_and_sharpness(noise=0.0)
+    assert not demo.state["gd_escaped"] and not demo.state["noisy_escaped"]
+    assert np.linalg.norm(demo.state["gd_final"]) < 0.05  # still next to the saddle
+    noisy_before = line_data(demo._noisy)
+    demo.update(noise=0.2)
+    assert demo.state["noisy_escaped"] and demo.state["escape_iteration"] < 150
+    assert not np.allclose(line_data(demo._noisy)[1], noisy_before[1])
+
+
+def test_sharpness_lambda_max_by_power_iteration_matches_eigvalsh():
+    demo = demos.saddle_and_sharpness(sharpness=100.0)
+    s = demo.state
+    for name in ("sharp", "flat"):
+        assert s[f"lambda_max_{name}"] == pytest.approx(s[f"lambda_max_{name}_exact"], rel=1e-8)
+    assert s["lambda_max_sharp"] > 20 * s["lambda_max_flat"]
+    demo.update(sharpness=10.0)
+    assert demo.state["lambda_max_sharp"] < s["lambda_max_sharp"] / 5
+
+
+def test_sam_step_uses_the_gradient_at_the_perturbed_point():
+    demo = demos.saddle_and_sharpness(rho=0.2)
+    s = demo.state
+    wells = s["_wells"]
+    e = s["sam_perturbation"]
+    assert np.linalg.norm(e) == pytest.approx(0.2)
+    assert np.allclose(s["sam_step"] / s["gd_step"][0],
+                       wells.grad(s["sam_point"] + e) / wells.grad(s["sam_point"])[0])
+    sam_line = line_data(demo._sam_step)
+    demo.update(rho=0.05)
+    assert not np.allclose(line_data(demo._sam_step)[1], sam_line[1])
+
+
+def test_saddle_static_form():
+    check_static(demos.saddle_and_sharpness(), min_frames=8)

@@ -8,6 +8,8 @@ the live and the static forms are chosen. Imports matplotlib and ipywidgets, so
 from ._base import LIVE_ENV, Demo
 from .explorer import PRESETS, HessianExplorer, hessian_explorer
 from .race import ConditionRace, condition_race, measured_rate
+from .saddle import SaddleAndSharpness, saddle_and_sharpness
+from .stepper import STEPPER_PROBLEMS, NewtonStepper, newton_stepper
 
 __all__ = [
     "Demo",
@@ -18,4 +20,9 @@ __all__ = [
     "ConditionRace",
     "condition_race",
     "measured_rate",
+    "STEPPER_PROBLEMS",
+    "NewtonStepper",
+    "newton_stepper",
+    "SaddleAndSharpness",
+    "saddle_and_sharpness",
 ]
