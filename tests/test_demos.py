@@ -270,3 +270,53 @@ def test_sam_step_uses_the_gradient_at_the_perturbed_point():
 
 def test_saddle_static_form():
     check_static(demos.saddle_and_sharpness(), min_frames=8)
+
+
+# --------------------------------------------------------------------------- 2. surface
+
+
+def test_surface_model_error_falls_like_r_cubed_and_follows_the_point():
+    sm = demos.surface_model("x^4 + y^4 - 4xy", point=(0.5, 0.5))
+    assert sm.state["kind"] == "saddle"  # H = [[3, -4], [-4, 3]]
+    assert sm.state["error_slope"] == pytest.approx(3.0, abs=0.05)
+    segments = [seg.copy() for seg in sm._model._segments3d]
+    sm.update(x=1.0, y=1.0)
+    assert sm.state["kind"] == "minimum"
+    assert not np.allclose(np.nan_to_num(sm._model._segments3d[0]), np.nan_to_num(segments[0]))
+    sm.draw()
+
+
+def test_surface_model_is_exact_on_a_quadratic_and_switches_problems():
+    sm = demos.surface_model()
+    sm.update(problem="x^2 + xy + y^2")
+    assert sm.state["max_error"] < 1e-12 and np.isnan(sm.state["error_slope"])
+    sm.update(problem="Himmelblau")
+    assert (sm.controls["x"].min, sm.controls["x"].max) == (-5.0, 5.0)
+    assert sm.state["kind"] == "maximum"  # Himmelblau's default point (0, 0)
+    sm.update(problem="monkey saddle", x=0.0, y=0.0)
+    assert sm.state["kind"] == "inconclusive"  # H = 0
+    sm.draw()
+
+
+def test_surface_static_form():
+    check_static(demos.surface_model(), min_frames=8)
+
+
+# --------------------------------------------------------------------------- 5. quasi-Newton
+
+
+def test_lbfgs_memory_is_2mn_and_bfgs_n_squared():
+    qn = demos.quasi_newton_memory(m=5, n=100)
+    s = qn.state
+    assert s["lbfgs_memory"] == 2 * 5 * 100 and s["bfgs_memory"] == 100 * 100
+    assert s["bfgs_success"] and s["lbfgs_success"]
+    err_before = line_data(qn._lbfgs_err)
+    qn.controls["m"].value = 1
+    assert qn.state["lbfgs_memory"] == 2 * 1 * 100
+    assert qn.state["lbfgs_iterations"] == s["sweep_iterations"][0]
+    assert not np.array_equal(line_data(qn._lbfgs_err)[1], err_before[1])
+    assert qn._bars[1].get_height() == 200
+
+
+def test_quasi_newton_static_form():
+    check_static(demos.quasi_newton_memory(), min_frames=8)

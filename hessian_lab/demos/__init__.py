@@ -7,9 +7,11 @@ the live and the static forms are chosen. Imports matplotlib and ipywidgets, so
 
 from ._base import LIVE_ENV, Demo
 from .explorer import PRESETS, HessianExplorer, hessian_explorer
+from .memory import M_SWEEP, QuasiNewtonMemory, quasi_newton_memory
 from .race import ConditionRace, condition_race, measured_rate
 from .saddle import SaddleAndSharpness, saddle_and_sharpness
 from .stepper import STEPPER_PROBLEMS, NewtonStepper, newton_stepper
+from .surface import SURFACE_PROBLEMS, SurfaceModel, surface_model
 
 __all__ = [
     "Demo",
@@ -25,4 +27,10 @@ __all__ = [
     "newton_stepper",
     "SaddleAndSharpness",
     "saddle_and_sharpness",
+    "M_SWEEP",
+    "QuasiNewtonMemory",
+    "quasi_newton_memory",
+    "SURFACE_PROBLEMS",
+    "SurfaceModel",
+    "surface_model",
 ]

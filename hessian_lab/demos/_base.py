@@ -259,6 +259,8 @@ class Demo:
             else:
                 canvas.restore_region(self._background[1])
             for a in dynamic:
+                if hasattr(a, "do_3d_projection"):  # 3-D artists: project with the view
+                    a.do_3d_projection()
                 fig.draw_artist(a)
         return fig
 
