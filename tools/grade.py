@@ -143,7 +143,8 @@ def _source(cell) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def inspect_submission(sub: Submission, release_nb: dict, expected_name: str) -> None:
+def inspect_submission(sub: Submission, release_nb: dict, expected_name: str,
+                       repaired_dir: Path) -> None:
     """Find the notebook to grade and flag what was changed in its locked cells."""
     expected = sub.origin / expected_name
     if not expected.exists():
@@ -160,6 +161,7 @@ def inspect_submission(sub: Submission, release_nb: dict, expected_name: str) ->
         sub.flags.append(problem)
         return
     sub.notebook = expected
+    repaired = False
     want, have = _grade_cells(release_nb), _grade_cells(nb)
     for grade_id, cells in want.items():
         ref = cells[0]
@@ -173,12 +175,18 @@ def inspect_submission(sub: Submission, release_nb: dict, expected_name: str) ->
         if cell.get("cell_type") != ref.get("cell_type"):
             sub.flags.append(f"cell {grade_id} changed from {ref.get('cell_type')} to "
                              f"{cell.get('cell_type')}")
+            cell.clear()
+            cell.update(json.loads(json.dumps(ref)))  # nbgrader refuses retyped cells
+            repaired = True
         elif _source(cell).strip() != _source(ref).strip():
             sub.flags.append(f"locked cell {grade_id} edited")
         ref_points = (ref["metadata"]["nbgrader"]).get("points")
         points = (cell["metadata"]["nbgrader"]).get("points")
         if ref_points is not None and points != ref_points:
             sub.flags.append(f"points of {grade_id} changed ({ref_points} -> {points})")
+    if repaired:
+        sub.notebook = repaired_dir / f"{sub.student}__{sub.assignment}.ipynb"
+        sub.notebook.write_text(json.dumps(nb), encoding="utf-8")
     restored = [f for f in sub.flags if f.startswith(("cell ", "locked cell", "points of"))]
     if restored:
         sub.flags.append("the test cells were restored from the source before grading")
@@ -289,7 +297,7 @@ def collect_scores(sub: Submission, course: Path, gb, key: str, catalogue) -> No
                              "run as written (set to 0)")
             grade.manual_score = 0.0
             changed = True
-        score = grade.score or 0.0
+        score = grade.manual_score if grade.manual_score is not None else auto
         sub.parts[part] += score
         sub.total += score
     if changed:
@@ -440,7 +448,7 @@ def main(argv=None) -> int:
                                    catalogue)
         for s in subs:
             s.max_total = sum(maxima[s.assignment].values())
-            inspect_submission(s, releases[s.assignment], f"{s.assignment}.ipynb")
+            inspect_submission(s, releases[s.assignment], f"{s.assignment}.ipynb", Path(scratch))
 
         todo = [s for s in subs if s.notebook is not None]
         done = len(subs) - len(todo)
