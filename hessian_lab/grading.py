@@ -187,7 +187,10 @@ def setup(assignment: str | None = None) -> None:
 
     Examples
     --------
+    >>> import os
+    >>> os.environ["CURVATURE_LAB_MEMORY_GB"] = "0"  # an example: leave this process uncapped
     >>> setup("03_newton")
+    >>> del os.environ["CURVATURE_LAB_MEMORY_GB"]
     """
     if assignment is not None and _STATE.assignment is None:
         _STATE.assignment = str(assignment)
@@ -450,8 +453,10 @@ def check(test_id: str, *objects) -> None:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> check("newton_step_fixed", lambda g, H: np.linalg.solve(H, -np.asarray(g)))
+    >>> student = {"__name__": "__main__"}  # a notebook's namespace
+    >>> exec("import numpy as np; "
+    ...      "newton_step = lambda g, H: np.linalg.solve(H, -np.asarray(g))", student)
+    >>> check("newton_step_fixed", student["newton_step"])
     ... # doctest: +ELLIPSIS
     passed: newton_step, fixed input [receipt newton_step_fixed:...]
     """
