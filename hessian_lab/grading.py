@@ -187,10 +187,7 @@ def setup(assignment: str | None = None) -> None:
 
     Examples
     --------
-    >>> import os
-    >>> os.environ["CURVATURE_LAB_MEMORY_GB"] = "0"  # an example: leave this process uncapped
     >>> setup("03_newton")
-    >>> del os.environ["CURVATURE_LAB_MEMORY_GB"]
     """
     if assignment is not None and _STATE.assignment is None:
         _STATE.assignment = str(assignment)
