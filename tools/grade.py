@@ -253,6 +253,9 @@ def autograde(sub: Submission, course: Path, expected_name: str, env, args) -> s
         sub.flags.append(f"grading stopped after {args.student_timeout:g} s (student time cap)")
     elif re.search(r"DeadKernelError|Kernel died|kernel died", log):
         sub.flags.append("the kernel died (os._exit, a crash or memory exhaustion)")
+    elif "old version of the nbgrader metadata" in log or "metadata format" in log:
+        sub.flags.append("nbgrader rejected the notebook: its locked cells' metadata were "
+                         "changed (cells retyped, copied or edited); 0 until reviewed by hand")
     elif code != 0 or "There was an error processing" in log:
         last = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
         sub.flags.append("nbgrader could not grade it: " + (last[-1][:160] if last else
