@@ -13,8 +13,9 @@ import re
 import numpy as np
 import pytest
 from browser import CHROMIUM_ARGS, NetworkGuard, find_or_install_chromium, static_server
-from conftest import ROOT
 from test_repository import toc_files
+
+from conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
 PAGES = toc_files()
@@ -180,41 +181,45 @@ def test_figures_stay_legible_in_dark_mode(browser, base_url, stem):
 
 def _pages_with_animations(site) -> list[str]:
     return [stem for stem in PAGES
-            if 'class="anim-slider"' in (site / f"{stem}.html").read_text(encoding="utf-8")]
+            if 'class="hl-demo"' in (site / f"{stem}.html").read_text(encoding="utf-8")]
 
 
 def test_javascript_animations_play_and_scrub(browser, base_url, site):
-    """Every demo animation on the site has frames, scrubs with its slider and plays."""
+    """Every demo's static form on the site has frames, scrubs with its slider and plays."""
     stems = _pages_with_animations(site)
-    assert stems, "no page of the site carries a JavaScript animation of a demo"
+    assert stems, "no page of the site carries the static form of a demo"
     for stem in stems:
         visit = PageVisit(browser, f"{base_url}/{stem}.html")
         page = visit.page
         try:
-            animations = page.locator("div.animation")
+            animations = page.locator("figure.hl-demo")
             count = animations.count()
             assert count > 0, stem
             for k in range(count):
                 anim = animations.nth(k)
                 anim.scroll_into_view_if_needed()
-                img, slider = anim.locator("img").first, anim.locator("input.anim-slider")
+                img, slider = anim.locator("img").first, anim.locator("input[type=range]")
                 assert img.get_attribute("alt"), f"{stem}: animation {k} has no alt text"
+                assert anim.locator("figcaption").inner_text().strip()
                 frames = int(slider.get_attribute("max")) + 1
                 assert frames >= 5, f"{stem}: animation {k} has only {frames} frames"
-                first = img.get_attribute("src")
+                first, first_alt = img.get_attribute("src"), img.get_attribute("alt")
                 assert first and first.startswith("data:image"), f"{stem}: no first frame"
+                assert img.evaluate("(i) => i.complete && i.naturalWidth > 0")
                 # Scrub: drag the slider to the last frame.
-                slider.evaluate("(s) => { s.value = s.max; s.dispatchEvent(new Event('input'));"
-                                " s.dispatchEvent(new Event('change')); }")
+                slider.evaluate("(s) => { s.value = s.max; s.dispatchEvent(new Event('input')); }")
                 last = img.get_attribute("src")
                 assert last != first, f"{stem}: scrubbing animation {k} did not change the frame"
-                assert slider.evaluate("(s) => s.value") == slider.get_attribute("max")
-                # Play from the first frame: the frame moves on by itself.
-                anim.locator("button[title='First frame']").click()
-                anim.locator("button[title='Play']").click()
+                assert img.get_attribute("alt") != first_alt, f"{stem}: alt text not updated"
+                # Play from the first frame: the frames move on by themselves.
+                slider.evaluate("(s) => { s.value = 0; s.dispatchEvent(new Event('input')); }")
+                button = anim.locator("button").first
+                button.click()
                 page.wait_for_function("([el, old]) => el.getAttribute('src') !== old",
                                        arg=[img.element_handle(), first], timeout=10_000)
-                anim.locator("button[title='Pause']").click()
+                assert button.inner_text() in ("Pause", "Play")
+                if button.inner_text() == "Pause":
+                    button.click()
             assert not visit.console_errors, f"{stem}: {visit.console_errors}"
             assert not visit.guard.external
         finally:

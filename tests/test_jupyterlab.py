@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from browser import CHROMIUM_ARGS, find_or_install_chromium, free_port
+
 from conftest import BIN, ROOT
 
 ARTIFACTS = ROOT / "test-artifacts" / "jupyterlab"
@@ -34,6 +35,17 @@ CELL_STATE_JS = """() => {
     counts: panel.content.widgets.filter(c => c.model.type === 'code')
                  .map(c => c.model.executionCount),
   };
+}"""
+
+CELL_DONE_JS = """(index) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const cell = panel.content.widgets[index];
+  if (cell.model.type !== 'code') return true;
+  const session = panel.sessionContext.session;
+  if (!session || !session.kernel) return false;
+  const kernel = session.kernel;
+  return kernel.status === 'idle' && cell.model.executionCount !== null
+         && !cell.node.querySelector('.jp-InputArea-prompt').textContent.includes('*');
 }"""
 
 RUN_CELL_JS = """async (index) => {
@@ -126,32 +138,38 @@ class Notebook:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(f"{base}/lab/tree/{name}?token={token}")
+        # A workspace of its own, so JupyterLab does not restore notebooks opened earlier.
+        workspace = secrets.token_hex(4)
+        self.page.goto(f"{base}/lab/workspaces/w{workspace}/tree/{name}?reset&token={token}")
         self.page.wait_for_function(
-            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            "(name) => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            " && window.jupyterapp.shell.currentWidget.context"
+            " && window.jupyterapp.shell.currentWidget.context.path === name"
             " && window.jupyterapp.shell.currentWidget.sessionContext"
             " && window.jupyterapp.shell.currentWidget.sessionContext.session"
             " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
             " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-            " === 'idle'", timeout=120_000)
+            " === 'idle'", arg=name, timeout=120_000)
 
     def state(self):
         return self.page.evaluate(CELL_STATE_JS)
 
-    def run_each_cell(self, timeout: float = 240) -> list[dict]:
-        """Run every cell in order (going on after errors); return the cells' outputs."""
+    def run_each_cell(self, timeout: float = 120) -> list[dict]:
+        """Run every cell in order, each after the previous one finished (so an error does not
+        abort the cells queued behind it); return the cells' outputs."""
         n = self.page.evaluate(
             "() => window.jupyterapp.shell.currentWidget.content.widgets.length")
         for i in range(n):
             self.page.evaluate(RUN_CELL_JS, i)
-        deadline = time.monotonic() + timeout
-        while True:
-            s = self.state()
-            if s and s["status"] == "idle" and all(c is not None for c in s["counts"]):
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError(f"cells did not finish in {timeout} s: {s}")
-            time.sleep(0.5)
+            deadline = time.monotonic() + timeout
+            while True:
+                done = self.page.evaluate(CELL_DONE_JS, i)
+                if done:
+                    break
+                if time.monotonic() > deadline:
+                    self.screenshot("timeout")
+                    raise AssertionError(f"cell {i} did not finish in {timeout} s")
+                time.sleep(0.2)
         return self.page.evaluate(OUTPUTS_JS)
 
     def screenshot(self, name: str):
@@ -186,7 +204,7 @@ def test_chapter_runs_and_the_explorer_slider_changes_the_output(browser, lab):
         readout = page.locator(".jp-OutputArea .hl-demo-state").first
         readout.wait_for(timeout=30_000)
         before = readout.inner_text()
-        image = page.locator(".jp-OutputArea .hl-demo-figure img").first
+        image = page.locator(".jp-OutputArea img.hl-demo-figure").first
         src_before = image.get_attribute("src")
         nb.screenshot("explorer-before")
         handle = slider.locator(".noUi-handle").first

@@ -299,6 +299,8 @@ class Demo:
 
             self._readout = widgets.HTML(self.readout_html())
             self._image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+            self._readout.add_class("hl-demo-state")  # stable hooks for styling and tests
+            self._image.add_class("hl-demo-figure")
             self._render_image()
             box = widgets.Box(list(self.controls.values()),
                               layout=widgets.Layout(flex_flow="row wrap"))
