@@ -51,3 +51,18 @@ def site() -> Path:
         log = proc.stdout + proc.stderr
         pytest.fail("jupyter-book build failed (warnings are errors):\n" + log[-6000:])
     return ROOT / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's package, installed when missing) driven by Playwright."""
+    from browser import CHROMIUM_ARGS, find_or_install_chromium
+    from playwright.sync_api import sync_playwright
+
+    executable = find_or_install_chromium()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()

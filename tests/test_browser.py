@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 import pytest
-from browser import CHROMIUM_ARGS, NetworkGuard, find_or_install_chromium, static_server
+from browser import NetworkGuard, static_server
 from test_repository import toc_files
 
 from conftest import ROOT
@@ -29,19 +29,6 @@ VISIBLE_PROSE_JS = """() => {
        .forEach(e => e.remove());
   return clone.innerText;
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = find_or_install_chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")

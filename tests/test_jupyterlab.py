@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM_ARGS, find_or_install_chromium, free_port
+from browser import free_port
 
 from conftest import BIN, ROOT
 
@@ -114,19 +114,6 @@ def lab(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 continue
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = find_or_install_chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class Notebook:
