@@ -16,12 +16,16 @@ help:
 	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make grade SUBMISSIONS=dir-or-zip [WORKERS=2] [SEED=...]  autograde, feedback, CSV"
 	@echo "make bench      run the benchmark scripts (prints ratio tables)"
-	@echo "make lint       ruff over the package, tests and benchmarks"
+	@echo "make lint       ruff over the package, tests, benchmarks and tools"
 	@echo "make clean      remove build outputs and caches (keeps .venv)"
 	@echo "make distclean  clean, and remove .venv"
 
 # The venv is (re)installed only when the lock or the package metadata changed.
 $(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:3] < (3, 11, 5) or sys.version_info[:2] > (3, 11))' \
+	  || { echo "Curvature Lab needs Python 3.11 (3.11.5 or newer; the lock pins packages that"; \
+	       echo "require it). '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
+	       echo "Run with another interpreter: make PYTHON=/path/to/python3.11 <target>"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
@@ -32,10 +36,10 @@ book: $(STAMP)
 	@echo "Built. Open file://$(CURDIR)/_build/html/index.html"
 
 lint: $(STAMP)
-	$(BIN)/ruff check hessian_lab tests benchmarks
+	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks tools
 
 test: $(STAMP)
-	$(BIN)/ruff check hessian_lab tests benchmarks
+	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks tools
 	$(BIN)/python -m pytest --doctest-modules hessian_lab tests
 
 # In a live kernel the demos skip building their static (site) form.

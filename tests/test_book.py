@@ -226,3 +226,14 @@ def test_a_traceback_in_a_cell_would_be_caught(tmp_path):
     build_book(book)
     html = (book / "_build" / "html" / "index.html").read_text(encoding="utf-8")
     assert re.search(r'class="output (?:traceback|stderr)', html)
+
+
+def test_no_page_carries_widget_views_or_state(site):
+    """Live widgets need a kernel: the site has only the demos' static forms."""
+    carrying = [stem for stem in toc_files()
+                if "application/vnd.jupyter.widget-"
+                in (site / f"{stem}.html").read_text(encoding="utf-8")]
+    assert not carrying, f"widget views or state in: {carrying}"
+    demo_pages = [stem for stem in toc_files()
+                  if 'class="hl-demo"' in (site / f"{stem}.html").read_text(encoding="utf-8")]
+    assert len(demo_pages) >= 6, demo_pages

@@ -13,9 +13,8 @@ import re
 import numpy as np
 import pytest
 from browser import NetworkGuard, static_server
-from test_repository import toc_files
-
 from conftest import ROOT
+from test_repository import toc_files
 
 ARTIFACTS = ROOT / "test-artifacts"
 PAGES = toc_files()

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from browser import free_port
-
 from conftest import BIN, ROOT
 
 ARTIFACTS = ROOT / "test-artifacts" / "jupyterlab"
