@@ -7,15 +7,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: help book test lint lab exercises grade bench clean distclean lock
+.PHONY: help book test lint lab exercises grade bench bench-grading clean distclean lock
 
 help:
 	@echo "make book       build the HTML site into _build/html"
 	@echo "make test       run the whole test suite (builds the site once)"
 	@echo "make lab        open JupyterLab on the book (live widgets)"
 	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
-	@echo "make grade SUBMISSIONS=dir-or-zip [WORKERS=2] [SEED=...]  autograde, feedback, CSV"
+	@echo "make grade SUBMISSIONS=dir-or-zip [WORKERS=2] [SEED=...] [DB_URL=postgresql://...]"
+	@echo "                autograde, feedback, CSV (gradebook: SQLite unless DB_URL is given)"
 	@echo "make bench      run the benchmark scripts (prints ratio tables)"
+	@echo "make bench-grading  grading throughput with 1, 2 and 4 workers (about 10 minutes)"
 	@echo "make lint       ruff over the package, tests, benchmarks and tools"
 	@echo "make clean      remove build outputs and caches (keeps .venv)"
 	@echo "make distclean  clean, and remove .venv"
@@ -56,15 +58,21 @@ exercises: $(STAMP)
 
 # Autograde a folder (or zip) of submissions: make grade SUBMISSIONS=path [WORKERS=2] [SEED=..]
 # Writes grades.csv, grades_<assignment>.png and feedback/ into GRADE_OUT (default grading/).
+# DB_URL (or the environment's CURVATURE_LAB_GRADEBOOK_URL) names the gradebook, e.g. a
+# PostgreSQL server; without either it is SQLite in GRADE_OUT/course.
 WORKERS ?= 2
 GRADE_OUT ?= grading
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/submitted [WORKERS=2] [SEED=...]"; exit 2; }
 	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" --out "$(GRADE_OUT)" --workers $(WORKERS) \
-	  $(if $(SEED),--seed "$(SEED)",)
+	  $(if $(SEED),--seed "$(SEED)",) $(if $(DB_URL),--db-url "$(DB_URL)",)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Not in `make bench`: 60 submissions graded three times. BENCH_ARGS=--postgres for PostgreSQL.
+bench-grading: $(STAMP)
+	$(BIN)/python benchmarks/grading_throughput.py $(BENCH_ARGS)
 
 lock:
 	rm -rf /tmp/curvature-lock-venv && $(PYTHON) -m venv /tmp/curvature-lock-venv

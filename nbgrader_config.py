@@ -6,6 +6,8 @@ submitted/, autograded/, feedback/ and gradebook.db are grading artefacts; .giti
 keeps them out of version control.
 """
 
+import os
+
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "curvature-lab"
@@ -14,7 +16,13 @@ c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+# The gradebook: SQLite in the course directory unless CURVATURE_LAB_GRADEBOOK_URL names another
+# SQLAlchemy URL, e.g. postgresql://grader@db.example.org:5432/curvature (password in ~/.pgpass).
+# tools/grade.py reads the same variable (or --db-url) and passes it to every nbgrader run.
+_db_url = os.environ.get("CURVATURE_LAB_GRADEBOOK_URL", "").strip() or "sqlite:///gradebook.db"
+if _db_url.startswith(("postgresql://", "postgres://")):  # the driver the lock installs
+    _db_url = "postgresql+psycopg2://" + _db_url.split("://", 1)[1]
+c.CourseDirectory.db_url = _db_url
 
 # Student versions carry no outputs, like every committed notebook.
 c.ClearOutput.enabled = True

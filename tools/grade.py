@@ -25,14 +25,28 @@ SUBMISSIONS is a folder in nbgrader's layout ``<student>/<assignment>/<assignmen
 
 The hidden tests draw their inputs from ``--seed`` (or ``CURVATURE_LAB_GRADING_SEED``); keep it
 private until the round is over. Exit status: 0 when every submission was graded (flags
-included), 1 when nbgrader itself failed in a way that left submissions ungraded.
+included), 1 when nbgrader itself failed in a way that left submissions ungraded (e.g. a
+grading process killed from outside: run the same command again to grade what is left).
+
+The gradebook is nbgrader's SQLite file ``OUT/course/gradebook.db`` unless ``--db-url`` or
+``CURVATURE_LAB_GRADEBOOK_URL`` names another SQLAlchemy URL, e.g. a PostgreSQL server
+(``postgresql://user@host:5432/gradebook``; the password belongs in ``~/.pgpass``). Every
+nbgrader run of the round gets that URL. Workers are independent ``nbgrader autograde``
+processes, one student each, sharing the gradebook.
+
+Grading resumes: a submission whose notebook, seed, solutions and limits are unchanged since it
+was last graded in this course directory (and that the gradebook still holds) is not graded
+again, so a round that was interrupted finishes by running the same command again.
+``--regrade`` grades everything anew.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import concurrent.futures
 import csv
+import hashlib
 import json
 import os
 import re
@@ -51,6 +65,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MAX_NOTEBOOK_BYTES = 50 * 2**20
+DB_URL_ENV = "CURVATURE_LAB_GRADEBOOK_URL"
+TIMED_OUT = -1000  # _nbgrader's exit code when grade.py itself stopped the run
+STATE_DIR = ".grade-state"  # in the course directory: one record per graded submission
+# nbgrader, started without the optional rfc3987_syntax: jsonschema imports it when present and
+# it builds a grammar on import (1.3-1.7 s of the 3 s an nbgrader process takes to start here);
+# notebooks' JSON schema uses none of the formats it checks. Measured by
+# benchmarks/grading_throughput.py; see the README ("Grading a course of hundreds").
+NBGRADER = ("import sys; sys.modules['rfc3987_syntax'] = None; sys.argv[0] = 'nbgrader'; "
+            "from nbgrader.apps.nbgraderapp import main; sys.exit(main())")
 
 
 @dataclass
@@ -65,6 +88,9 @@ class Submission:
     max_total: float = 0.0
     graded: bool = False
     seconds: float = 0.0
+    receipted: set[str] = field(default_factory=set)  # tests whose receipt was printed
+    killed: bool = False  # nbgrader was stopped from outside: not graded, re-run to grade
+    resumed: bool = False  # graded by an earlier run of the same round
 
 
 # --------------------------------------------------------------------------- collecting
@@ -197,6 +223,8 @@ def inspect_submission(sub: Submission, release_nb: dict, expected_name: str,
 
 def _env(seed: str | None, key: str, memory_gb: float) -> dict:
     env = dict(os.environ)
+    env.pop(DB_URL_ENV, None)  # the gradebook's address (maybe with a password) stays out of
+    # the grading kernels' environment: nbgrader gets it on its command line
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["CURVATURE_LAB_RECEIPT_KEY"] = key
     env["CURVATURE_LAB_MEMORY_GB"] = str(memory_gb)
@@ -207,8 +235,35 @@ def _env(seed: str | None, key: str, memory_gb: float) -> dict:
     return env
 
 
-def _nbgrader(args, course: Path, env: dict, timeout: float, extra=()) -> tuple[int, str]:
-    cmd = [str(BIN / "nbgrader"), *args, f"--CourseDirectory.root={course}", *extra]
+def gradebook_url(course: Path, url: str | None = None) -> str:
+    """The gradebook's SQLAlchemy URL: ``url``, else ``$CURVATURE_LAB_GRADEBOOK_URL``, else the
+    SQLite file ``course/gradebook.db``.
+
+    A bare ``postgresql://`` URL gets the psycopg2 driver the lock installs (SQLAlchemy 2.1
+    would otherwise look for psycopg 3). SQLite waits up to 60 s for a lock instead of 5 s.
+
+    >>> gradebook_url(Path("/c"), "postgresql://grader@db:5432/gradebook")
+    'postgresql+psycopg2://grader@db:5432/gradebook'
+    >>> gradebook_url(Path("/c"), "")[:30]
+    'sqlite:////c/gradebook.db?time'
+    """
+    url = (url or os.environ.get(DB_URL_ENV, "")).strip()
+    if not url:
+        url = f"sqlite:///{course / 'gradebook.db'}?timeout=60"
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            url = "postgresql+psycopg2://" + url[len(bare):]
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _nbgrader(args, course: Path, env: dict, timeout: float, extra=(),
+              db_url: str | None = None) -> tuple[int, str]:
+    cmd = [sys.executable, "-c", NBGRADER, *args, f"--CourseDirectory.root={course}",
+           f"--CourseDirectory.db_url={db_url or gradebook_url(course)}", *extra]
     proc = subprocess.Popen(cmd, cwd=course, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -217,23 +272,28 @@ def _nbgrader(args, course: Path, env: dict, timeout: float, extra=()) -> tuple[
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)  # the whole group: nbgrader and its kernel
         out, _ = proc.communicate()
-        return -9, (out or "") + f"\n[grade.py] killed after {timeout:g} s"
+        return TIMED_OUT, (out or "") + f"\n[grade.py] killed after {timeout:g} s"
 
 
-def prepare_course(course: Path, solutions: Path, assignments, env) -> None:
+def prepare_course(course: Path, solutions: Path, assignments, env, db_url: str) -> None:
     course.mkdir(parents=True, exist_ok=True)
+    # bytecode for the grading module, once, so no kernel compiles it (PYTHONDONTWRITEBYTECODE)
+    compileall.compile_dir(ROOT / "hessian_lab", quiet=1)
     shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     for name in assignments:
         target = course / "solutions" / name
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(solutions / name, target)
-        code, out = _nbgrader(["generate_assignment", name, "--force"], course, env, 600)
+        code, out = _nbgrader(["generate_assignment", name, "--force"], course, env, 600,
+                              db_url=db_url)
         if code != 0:
             raise SystemExit(f"nbgrader generate_assignment {name} failed:\n{out[-3000:]}")
 
 
 def autograde(sub: Submission, course: Path, expected_name: str, env, args) -> str:
+    """One ``nbgrader autograde`` of one student, in its own process group."""
+    _state_path(course, sub).unlink(missing_ok=True)
     target = course / "submitted" / sub.student / sub.assignment
     for stale in (target, course / "autograded" / sub.student / sub.assignment,
                   course / "feedback" / sub.student / sub.assignment):
@@ -242,15 +302,21 @@ def autograde(sub: Submission, course: Path, expected_name: str, env, args) -> s
     target.mkdir(parents=True)
     shutil.copy2(sub.notebook, target / expected_name)
     extra = [f"--Execute.timeout={args.cell_timeout}"]
-    log = ""
+    log, earlier = "", ""
     for _attempt in range(3):
         code, log = _nbgrader(["autograde", sub.assignment, "--student", sub.student, "--force"],
-                              course, env, args.student_timeout, extra)
+                              course, env, args.student_timeout, extra, db_url=args.db_url)
         if "database is locked" not in log:
             break
+        earlier += log + "\n[grade.py] the gradebook was locked: autograding again\n"
         time.sleep(1.0)
-    if code == -9:
+    log = earlier + log  # the log keeps every attempt
+    if code == TIMED_OUT:
         sub.flags.append(f"grading stopped after {args.student_timeout:g} s (student time cap)")
+    elif code < 0:  # a signal from outside (an OOM killer, an evicted pod, a test)
+        sub.killed = True
+        sub.flags.append(f"the grading process was killed (signal {-code}); not graded: "
+                         "run grade.py again to grade it")
     elif re.search(r"DeadKernelError|Kernel died|kernel died", log):
         sub.flags.append("the kernel died (os._exit, a crash or memory exhaustion)")
     elif "old version of the nbgrader metadata" in log or "metadata format" in log:
@@ -260,26 +326,15 @@ def autograde(sub: Submission, course: Path, expected_name: str, env, args) -> s
         last = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
         sub.flags.append("nbgrader could not grade it: " + (last[-1][:160] if last else
                                                            f"exit status {code}"))
+    if not sub.killed:
+        sub.receipted = _receipted(course, sub, args.key)
     return log
 
 
-def collect_scores(sub: Submission, course: Path, gb, key: str, catalogue) -> None:
-    """Scores per part from the gradebook, after checking the receipts."""
-    from hessian_lab.grading import receipt
-
-    nb_name = sub.assignment
-    graded_path = course / "autograded" / sub.student / sub.assignment / f"{nb_name}.ipynb"
-    try:
-        record = gb.find_submission_notebook(nb_name, sub.assignment, sub.student)
-    except Exception:  # noqa: BLE001 - no submission in the gradebook
-        record = None
-    if record is None or not graded_path.exists():
-        if not any("kernel died" in f or "could not grade" in f or "stopped after" in f
-                   for f in sub.flags):
-            sub.flags.append("no autograded notebook (grading failed)")
-        return
+def _cell_outputs(path: Path) -> dict[str, str]:
+    """The stream output of every graded cell of a notebook, by grade id."""
     outputs = {}
-    for cell in json.loads(graded_path.read_text(encoding="utf-8"))["cells"]:
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
         grade_id = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
         if grade_id:
             texts = []
@@ -287,6 +342,83 @@ def collect_scores(sub: Submission, course: Path, gb, key: str, catalogue) -> No
                 if out.get("output_type") == "stream":
                     texts.append(_source({"source": out.get("text", "")}))
             outputs[grade_id] = "".join(texts)
+    return outputs
+
+
+def _receipted(course: Path, sub: Submission, key: str) -> set[str]:
+    """The tests of an autograded notebook that printed this run's receipt."""
+    from hessian_lab.grading import receipt, test_catalogue
+
+    tests = test_catalogue()
+    path = course / "autograded" / sub.student / sub.assignment / f"{sub.assignment}.ipynb"
+    if not path.exists():
+        return set()
+    return {gid for gid, text in _cell_outputs(path).items()
+            if gid in tests and f"[receipt {gid}:{receipt(gid, key=key)}]" in text}
+
+
+# --------------------------------------------------------------------------- resuming
+
+
+def _state_path(course: Path, sub: Submission) -> Path:
+    return course / STATE_DIR / f"{sub.student}__{sub.assignment}.json"
+
+
+def fingerprint(sub: Submission, args, solutions: Path) -> str:
+    """What a grade depends on: the notebook, the source, the seed, the limits, the checks."""
+    digest = hashlib.sha256()
+    for path in (sub.notebook, solutions / sub.assignment / f"{sub.assignment}.ipynb",
+                 ROOT / "hessian_lab" / "grading.py"):
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    limits = (args.seed, args.cell_timeout, args.student_timeout, args.memory_gb,
+              os.environ.get("CURVATURE_LAB_TIME_LIMIT"))
+    digest.update(repr(limits).encode())
+    return digest.hexdigest()
+
+
+def save_state(course: Path, sub: Submission, fprint: str, flags: list[str]) -> None:
+    """Record a finished autograde (written last and atomically: a killed run leaves none)."""
+    path = _state_path(course, sub)
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"fingerprint": fprint, "flags": flags,
+                               "receipted": sorted(sub.receipted)}))
+    os.replace(tmp, path)
+
+
+def resume(course: Path, sub: Submission, fprint: str, gb) -> bool:
+    """Take the result of an earlier run when it graded this very submission."""
+    path = _state_path(course, sub)
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    if state.get("fingerprint") != fprint:
+        return False
+    try:
+        gb.find_submission_notebook(sub.assignment, sub.assignment, sub.student)
+    except Exception:  # noqa: BLE001 - not in this gradebook (another database?)
+        return False
+    sub.flags.extend(state["flags"])
+    sub.receipted = set(state["receipted"])
+    sub.resumed = True
+    return True
+
+
+def collect_scores(sub: Submission, course: Path, gb, catalogue) -> None:
+    """Scores per part from the gradebook, after checking the receipts."""
+    nb_name = sub.assignment
+    graded_path = course / "autograded" / sub.student / sub.assignment / f"{nb_name}.ipynb"
+    try:
+        record = gb.find_submission_notebook(nb_name, sub.assignment, sub.student)
+    except Exception:  # noqa: BLE001 - no submission in the gradebook
+        record = None
+    if sub.killed or record is None or not graded_path.exists():
+        if not any("kernel died" in f or "could not grade" in f or "stopped after" in f
+                   or "was killed" in f for f in sub.flags):
+            sub.flags.append("no autograded notebook (grading failed)")
+        return
     changed = False
     for grade in record.grades:
         if grade.name not in catalogue:
@@ -294,8 +426,7 @@ def collect_scores(sub: Submission, course: Path, gb, key: str, catalogue) -> No
         part = catalogue[grade.name]["part"]
         sub.parts.setdefault(part, 0.0)
         auto = grade.auto_score or 0.0
-        token = f"[receipt {grade.name}:{receipt(grade.name, key=key)}]"
-        if auto > 0 and token not in outputs.get(grade.name, ""):
+        if auto > 0 and grade.name not in sub.receipted:
             sub.flags.append(f"{grade.name} earned points without its receipt: the test did not "
                              "run as written (set to 0)")
             grade.manual_score = 0.0
@@ -410,7 +541,13 @@ def main(argv=None) -> int:
                         help="source notebooks, e.g. a private copy with extra hidden tests")
     parser.add_argument("--seed", default=os.environ.get("CURVATURE_LAB_GRADING_SEED"),
                         help="seed of the hidden tests (default: $CURVATURE_LAB_GRADING_SEED)")
-    parser.add_argument("--workers", type=int, default=2, help="submissions graded at once")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="submissions graded at once, each by its own nbgrader process")
+    parser.add_argument("--db-url", default=None,
+                        help=f"gradebook URL (SQLAlchemy), e.g. postgresql://user@host/db "
+                             f"(default: ${DB_URL_ENV}, else SQLite in the course directory)")
+    parser.add_argument("--regrade", action="store_true",
+                        help="grade every submission again, even those graded by an earlier run")
     parser.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
     parser.add_argument("--student-timeout", type=float, default=900,
                         help="wall-clock cap per submission, seconds")
@@ -423,12 +560,15 @@ def main(argv=None) -> int:
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     course = (args.course_dir or out / "course").resolve()
+    args.db_url = gradebook_url(course, args.db_url)
+    if args.workers < 1:
+        raise SystemExit("--workers must be at least 1")
     (out / "logs").mkdir(exist_ok=True)
     if args.seed is None:
         print(f"warning: no --seed and no CURVATURE_LAB_GRADING_SEED: the hidden tests use the "
               f"public default seed {DEFAULT_SEED}")
-    key = secrets.token_hex(16)
-    env = _env(args.seed, key, args.memory_gb)
+    args.key = secrets.token_hex(16)
+    env = _env(args.seed, args.key, args.memory_gb)
     catalogue = test_catalogue()
     solutions = args.solutions.resolve()
 
@@ -443,7 +583,8 @@ def main(argv=None) -> int:
             raise SystemExit(f"no source notebook in {solutions} for {', '.join(missing)}")
         print(f"{len(subs)} submissions, {len({s.student for s in subs})} students, "
               f"assignments {', '.join(assignments)}; course directory {course}")
-        prepare_course(course, solutions, assignments, env)
+        print(f"gradebook: {_redact(args.db_url)}; {args.workers} worker(s)")
+        prepare_course(course, solutions, assignments, env, args.db_url)
         releases, maxima = {}, {}
         for a in assignments:
             releases[a] = json.loads((course / "exercises" / a / f"{a}.ipynb").read_text())
@@ -453,21 +594,36 @@ def main(argv=None) -> int:
             s.max_total = sum(maxima[s.assignment].values())
             inspect_submission(s, releases[s.assignment], f"{s.assignment}.ipynb", Path(scratch))
 
-        todo = [s for s in subs if s.notebook is not None]
-        done = len(subs) - len(todo)
+        gradable = [s for s in subs if s.notebook is not None]
+        prints = {id(s): fingerprint(s, args, solutions) for s in gradable}
+        done = len(subs) - len(gradable)
         for s in subs:
             if s.notebook is None:
                 print(f"[{done}/{len(subs)}] {s.student}/{s.assignment}: not graded: "
                       f"{s.flags[-1]}")
+        if not args.regrade:
+            from nbgrader.api import Gradebook
+
+            with Gradebook(args.db_url) as gb:
+                for s in gradable:
+                    if resume(course, s, prints[id(s)], gb):
+                        done += 1
+                        print(f"[{done}/{len(subs)}] {s.student}/{s.assignment}: graded by an "
+                              "earlier run (unchanged; --regrade grades it again)")
+        todo = [s for s in gradable if not s.resumed]
 
         def run(sub):
             t0 = time.monotonic()
+            before = len(sub.flags)
             log = autograde(sub, course, f"{sub.assignment}.ipynb", env, args)
             (out / "logs" / f"{sub.student}__{sub.assignment}.log").write_text(log)
+            if not sub.killed:
+                save_state(course, sub, prints[id(sub)], sub.flags[before:])
             sub.seconds = time.monotonic() - t0
             return sub
 
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool:
+        autograde_started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.workers) as pool:
             for sub in (f.result() for f in concurrent.futures.as_completed(
                     [pool.submit(run, s) for s in todo])):
                 done += 1
@@ -475,15 +631,17 @@ def main(argv=None) -> int:
                 print(f"[{done}/{len(subs)}] {sub.student}/{sub.assignment} autograded in "
                       f"{sub.seconds:.1f} s{note}; {time.monotonic() - started:.0f} s elapsed",
                       flush=True)
+        autograde_seconds = time.monotonic() - autograde_started
 
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for s in todo:
-            collect_scores(s, course, gb, key, catalogue)
+    with Gradebook(args.db_url) as gb:
+        for s in gradable:
+            collect_scores(s, course, gb, catalogue)
     if not args.no_feedback:
         for a in assignments:
-            code, log = _nbgrader(["generate_feedback", a, "--force"], course, env, 900)
+            code, log = _nbgrader(["generate_feedback", a, "--force"], course, env, 900,
+                                  db_url=args.db_url)
             (out / "logs" / f"feedback__{a}.log").write_text(log)
             if code != 0:
                 print(f"warning: generate_feedback {a} reported errors (see logs/)")
@@ -492,9 +650,22 @@ def main(argv=None) -> int:
             shutil.copytree(course / "feedback", out / "feedback")
     written = write_reports(subs, out, catalogue, maxima)
     print(summary(subs, catalogue, maxima, time.monotonic() - started))
+    if todo:
+        print(f"Autograding: {len(todo)} notebooks in {autograde_seconds:.1f} s with "
+              f"{args.workers} worker(s), {autograde_seconds / len(todo):.2f} s per notebook "
+              "of wall time")
     print("\nWrote " + ", ".join(str(p.relative_to(out)) for p in written) + f" in {out}")
     print(f"Manual review: formgrader on the course directory {course} (see README).")
-    return 0
+    killed = [s for s in subs if s.killed]
+    if killed:
+        print(f"{len(killed)} submission(s) not graded because their grading process was killed:"
+              " run the same command again to grade them (the others are kept).")
+    return 1 if killed else 0
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for printing."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
 if __name__ == "__main__":
