@@ -278,7 +278,10 @@ def _nbgrader(args, course: Path, env: dict, timeout: float, extra=(),
 def prepare_course(course: Path, solutions: Path, assignments, env, db_url: str) -> None:
     course.mkdir(parents=True, exist_ok=True)
     # bytecode for the grading module, once, so no kernel compiles it (PYTHONDONTWRITEBYTECODE)
-    compileall.compile_dir(ROOT / "hessian_lab", quiet=1)
+    try:
+        compileall.compile_dir(ROOT / "hessian_lab", quiet=2)
+    except OSError:  # a read-only install: the kernels compile it then, a little slower
+        pass
     shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     for name in assignments:
         target = course / "solutions" / name
