@@ -27,7 +27,7 @@ c.CourseDirectory.db_url = _db_url
 # Student versions carry no outputs, like every committed notebook.
 c.ClearOutput.enabled = True
 
-# --- Autograding policy (see INSTRUCTORS_SECTION / README "Grading a round") -------------------
+# --- Autograding policy (README, "For instructors": the bad-submission policy) ------------------
 # Every cell gets at most 60 s; a cell that runs longer (an infinite loop the in-kernel 10 s
 # limit of hessian_lab.grading could not stop) is interrupted and scored 0, and grading goes on
 # with the next cell. The grading script adds a wall-clock cap per student on top.
