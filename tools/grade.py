@@ -493,12 +493,14 @@ def histogram(assignment: str, totals, maximum: float, out: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     bins = max(1, int(maximum) + 1)
     ax.hist(totals, bins=bins, range=(-0.5, maximum + 0.5), color="#0072B2", edgecolor="white")
     ax.set_xlabel(f"total score (of {maximum:g} points)")
     ax.set_ylabel("students")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of students are whole
     ax.set_title(f"{assignment}: {len(totals)} submissions")
     fig.tight_layout()
     path = out / f"grades_{assignment}.png"
