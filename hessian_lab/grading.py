@@ -60,6 +60,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._monitor import Watch as _Watch
 from .curvature import classify as _ref_classify
 from .curvature import leading_minors as _ref_leading_minors
 from .curvature import second_derivative_test as _ref_second_derivative_test
@@ -82,10 +83,12 @@ __all__ = [
     "DEFAULT_SEED",
     "ASSIGNMENTS",
     "check",
+    "forbidden_routines",
     "grading_seed",
     "receipt",
     "setup",
     "test_catalogue",
+    "use_seed",
 ]
 
 #: The hidden tests' seed when ``CURVATURE_LAB_GRADING_SEED`` is not set. It is public (this
@@ -137,6 +140,7 @@ class _State:
         self.memory_limit = None
         self.snapshot = None
         self.setup_done = False
+        self.part = None  # the part whose check is running (its forbidden list applies)
 
 
 # Survive importlib.reload: a reloaded module keeps the state of the first import, so its new
@@ -159,10 +163,21 @@ def grading_seed() -> int:
     return _STATE.seed
 
 
-def _read_seed() -> int:
-    text = os.environ.get("CURVATURE_LAB_GRADING_SEED", "").strip()
-    if not text:
-        return DEFAULT_SEED
+def use_seed(seed) -> None:
+    """Set the hidden tests' seed. The grading script writes a call of it into each restored
+    hidden-test cell at grading time (the seed is never in the kernel's environment or files,
+    so no student code sees it before the hidden test runs).
+
+    Examples
+    --------
+    >>> use_seed(12345); grading_seed()
+    12345
+    """
+    _STATE.seed = _seed_value(seed)
+
+
+def _seed_value(text) -> int:
+    text = str(text).strip()
     try:
         return int(text)
     except ValueError:
@@ -170,13 +185,19 @@ def _read_seed() -> int:
         return int.from_bytes(_sha256(text.encode()).digest()[:8], "little")
 
 
+def _read_seed() -> int:
+    text = os.environ.get("CURVATURE_LAB_GRADING_SEED", "").strip()
+    return _seed_value(text) if text else DEFAULT_SEED
+
+
 def setup(assignment: str | None = None) -> None:
     """Prepare the grading kernel. The locked first cell of every assignment calls it.
 
-    Reads the hidden tests' seed and the receipt key (``CURVATURE_LAB_RECEIPT_KEY``, removed
-    from ``os.environ``), caps the kernel's address space (``resource.RLIMIT_AS``: the current
-    size plus ``CURVATURE_LAB_MEMORY_GB``, default 2.5 GiB, so forming a dense "huge Hessian"
-    raises ``MemoryError`` instead of exhausting the machine), imports sympy when the assignment
+    Reads the hidden tests' default seed (``CURVATURE_LAB_GRADING_SEED``, for trying hidden
+    tests locally; when grading, each hidden-test cell sets its own with :func:`use_seed`),
+    caps the kernel's address space (``resource.RLIMIT_AS``: the current size plus
+    ``CURVATURE_LAB_MEMORY_GB``, default 2.5 GiB, so forming a dense "huge Hessian" raises
+    ``MemoryError`` instead of exhausting the machine), imports sympy when the assignment
     needs it, and takes the snapshot :func:`check` verifies. Running it again later (after
     student code) does not take a new snapshot.
 
@@ -194,7 +215,7 @@ def setup(assignment: str | None = None) -> None:
     if _STATE.setup_done:
         return
     _STATE.seed = _read_seed()
-    _STATE.key = os.environ.pop("CURVATURE_LAB_RECEIPT_KEY", None) or "curvature-lab-local"
+    _STATE.key = "curvature-lab-local"  # when grading, each test cell brings its own key
     limit = os.environ.get("CURVATURE_LAB_TIME_LIMIT", "").strip()
     if limit:
         _STATE.time_limit = max(0.1, _float(limit))
@@ -261,6 +282,7 @@ _WATCHED_MODULES = (
     "hessian_lab.optimizers",
     "hessian_lab.problems",
     "hessian_lab.spectra",
+    "hessian_lab._monitor",
     __name__,
 )
 _CODE_MODULES = ("numpy", "numpy.linalg", "numpy.testing", "hessian_lab")
@@ -422,8 +444,10 @@ def test_catalogue() -> dict[str, dict]:
 def receipt(test_id: str, key: str | None = None) -> str:
     """The 16-hex-digit receipt :func:`check` prints when ``test_id`` passes.
 
-    ``sha256(key | assignment | test_id)``; the key is ``CURVATURE_LAB_RECEIPT_KEY`` as read by
-    :func:`setup` (the grading script sets a fresh one per run and verifies the receipts).
+    ``sha256(key | assignment | test_id)``. When grading, the key is a secret the grading
+    script draws per round and test cell and writes into the restored test cell (``check(...,
+    _receipt=key)``); it is never in the kernel's environment or files, and the script
+    verifies the receipts. Outside grading the key is a public placeholder.
 
     Examples
     --------
@@ -441,7 +465,7 @@ class _Fail(Exception):
     """A check failed; the message is for the student."""
 
 
-def check(test_id: str, *objects) -> None:
+def check(test_id: str, *objects, _receipt: str | None = None) -> None:
     """Run the registered test ``test_id`` on the student's ``objects`` (usually a function).
 
     Raises ``AssertionError`` with a diagnostic message when the test fails; prints one line
@@ -460,6 +484,7 @@ def check(test_id: str, *objects) -> None:
     test = _TESTS.get(test_id) if _isinstance(test_id, str) else None
     if test is None:
         raise AssertionError(f"unknown test id {test_id!r}; the test cell was changed")
+    _STATE.part = None
     try:
         _verify_integrity()
         _NOTES.clear()
@@ -471,7 +496,8 @@ def check(test_id: str, *objects) -> None:
         _flush_notes()
         raise AssertionError(f"{test.title}: {_timeout_message()}") from None
     _flush_notes()
-    _print(f"passed: {test.title} [receipt {test.test_id}:{receipt(test.test_id)}]")
+    key = _receipt if _isinstance(_receipt, str) and _receipt else None
+    _print(f"passed: {test.title} [receipt {test.test_id}:{receipt(test.test_id, key=key)}]")
 
 
 # --------------------------------------------------------------------------- calling student code
@@ -546,7 +572,7 @@ def _student_frames(tb) -> str:
     return f" (in {frame.name}: `{line}`)" if line else f" (in {frame.name})"
 
 
-def _guarded(name: str, run: Callable, expect: tuple = ()):
+def _guarded(name: str, run: Callable, expect: tuple = (), passed: tuple = ()):
     """Call ``run()`` (which calls the student's code) under the time limit, with warnings and
     stdout/stderr captured; turn anything that goes wrong into a _Fail with a clear message.
 
@@ -562,6 +588,7 @@ def _guarded(name: str, run: Callable, expect: tuple = ()):
     out, err = _Capture(), _Capture()
     saved_out, saved_err = sys.stdout, sys.stderr
     previous = None
+    watch = _Watch(_FORBIDDEN.get(_STATE.part, ()), passed)
     try:
         with _catch_warnings(record=True) as caught:
             _simplefilter("always")
@@ -572,11 +599,13 @@ def _guarded(name: str, run: Callable, expect: tuple = ()):
                 _setitimer(signal.ITIMER_REAL, _STATE.time_limit, 0.5)
             sys.stdout, sys.stderr = out, err
             try:
-                result = run()
+                with watch:
+                    result = run()
             finally:
                 if use_timer:
                     _setitimer(signal.ITIMER_REAL, 0, 0)
                 sys.stdout, sys.stderr = saved_out, saved_err
+                _watch_verdict(name, watch)
             if fired:
                 raise _Timeout()
     except _Timeout:
@@ -608,6 +637,26 @@ def _guarded(name: str, run: Callable, expect: tuple = ()):
     return result
 
 
+def _watch_verdict(name: str, watch) -> None:
+    """Fail the test when the run-time watch saw a forbidden call, copied code or tampering."""
+    if watch.switched:
+        raise _Fail(f"{name} switched off the grader's watch on the code it calls "
+                    "(sys.setprofile or sys.settrace) while being graded, so this test cannot "
+                    "trust its result. [review: grading tampered]")
+    if watch.copied:
+        raise _Fail(f"{name} runs the library's own code of {', '.join(watch.copied)} (its "
+                    "source copied, perhaps renamed): this part earns no credit for it. "
+                    "Write the function yourself. [review: copied library code]")
+    if watch.found:
+        names = _FORBIDDEN.get(_STATE.part, ())
+        raise _Fail(f"{name} called {', '.join(watch.found[:3])} while it ran, which this "
+                    "part does not allow (however the name is obtained: importlib, getattr, "
+                    "sys.modules, ...): it is the library's reference or a ready-made routine "
+                    "for what you are asked to write, so this part earns no credit. Not "
+                    "allowed here: " + ", ".join(names) + ". Write it yourself with numpy "
+                    "(see the instructions).")
+
+
 def _report_output(name, out, err, caught) -> None:
     for w in caught:
         category = getattr(w.category, "__name__", "Warning")
@@ -629,7 +678,7 @@ def _call(name: str, fn, *args, convert: Callable | None = None, expect: tuple =
         value = fn(*copies)
         return convert(value) if convert is not None else value
 
-    return _guarded(name, run, expect)
+    return _guarded(name, run, expect, passed=copies)
 
 
 def _copy_arg(value):
@@ -825,12 +874,27 @@ _FORBIDDEN: dict[str, tuple[str, ...]] = {}
 _AUTODIFF = ("jax", "autograd", "torch", "tensorflow", "numdifftools")
 _EIGEN = ("numpy.linalg.eig", "numpy.linalg.eigh", "numpy.linalg.eigvals",
           "numpy.linalg.eigvalsh", "numpy.linalg.svd", "scipy")
+# "never an explicit inverse": a linear system is solved, not inverted
+_INVERSES = ("numpy.linalg.inv", "numpy.linalg.pinv", "scipy.linalg.inv", "scipy.linalg.pinv")
 
 
 def _forbid(part: str, *names: str) -> None:
     """Declare what the solution of ``part`` must not use: a package ("hessian_lab", "scipy")
     or one object ("sympy.hessian", "numpy.linalg.eigh", "hessian_lab.newton")."""
     _FORBIDDEN[part] = names
+
+
+def forbidden_routines(part: str) -> tuple[str, ...]:
+    """What the solution of ``part`` must not call: packages and dotted routine names.
+
+    The instructions of the part list them (``tools/make_course.py`` writes the sentence).
+
+    Examples
+    --------
+    >>> "numpy.linalg.inv" in forbidden_routines("newton_step")
+    True
+    """
+    return tuple(_FORBIDDEN.get(part, ()))
 
 
 def _resolve(dotted: str):
@@ -875,7 +939,8 @@ def _is_forbidden(obj, names: tuple[str, ...], specific: list) -> bool:
         return True
     origin = _origin(obj)
     for name in names:
-        if "." in name and not _isinstance(obj, types.ModuleType):
+        if "." in name and not _isinstance(obj, types.ModuleType) and not _isinstance(
+                _resolve(name), types.ModuleType):
             continue
         if origin == name or origin.startswith(name + "."):
             return True
@@ -1008,6 +1073,7 @@ def _reject_reference_calls(part: str, name: str, fn) -> None:
 
 def _student(part: str, name: str, fn) -> None:
     """Common preamble of a check: the object is a function and it does not call a reference."""
+    _STATE.part = part
     if not callable(fn):
         raise _Fail(f"{name} is not a function (it is {_describe_type(fn)}); run the solution "
                     "cell that defines it.")
@@ -1022,7 +1088,7 @@ def _sympy():
 
 # =========================================================================== 01 Hessians
 
-_forbid("hessian_symbolic", "hessian_lab", "sympy.hessian", "scipy")
+_forbid("hessian_symbolic", "hessian_lab", "sympy.hessian")
 _forbid("fd_hessian", "hessian_lab", "scipy", "sympy", *_AUTODIFF)
 _forbid("second_partial", "hessian_lab", "scipy", "sympy", *_AUTODIFF)
 _forbid("quadratic_model", "hessian_lab")
@@ -1477,7 +1543,9 @@ _forbid("classify_eigen", "hessian_lab")
 _forbid("second_derivative_test_2d", "hessian_lab", "numpy.linalg.eig", "numpy.linalg.eigh",
         "numpy.linalg.eigvals", "numpy.linalg.eigvalsh")
 _forbid("definiteness_by_minors", "hessian_lab", "numpy.linalg.eig", "numpy.linalg.eigh",
-        "numpy.linalg.eigvals", "numpy.linalg.eigvalsh", "numpy.linalg.cholesky", "scipy")
+        "numpy.linalg.eigvals", "numpy.linalg.eigvalsh", "numpy.linalg.cholesky",
+        "scipy.linalg.eig", "scipy.linalg.eigh", "scipy.linalg.eigvals", "scipy.linalg.eigvalsh",
+        "scipy.linalg.cholesky", "scipy.linalg.cho_factor")
 
 _KINDS = ("minimum", "maximum", "saddle", "inconclusive")
 _DEFINITENESS = ("positive definite", "negative definite", "not definite")
@@ -1898,11 +1966,11 @@ def _t_mi_hidden(fn=None):
 _OPTIMIZERS = ("hessian_lab.newton", "hessian_lab.gradient_descent", "hessian_lab.momentum",
                "hessian_lab.bfgs", "hessian_lab.lbfgs", "hessian_lab.gauss_newton",
                "hessian_lab.levenberg_marquardt", "hessian_lab.sam", "hessian_lab.optimizers")
-_forbid("newton_step", "hessian_lab", "scipy")
-_forbid("newton_iterate", "hessian_lab", "scipy")
-_forbid("newton_globalized", "hessian_lab", "scipy")
-_forbid("convergence_order", "hessian_lab", "scipy")
-_forbid("race", *_OPTIMIZERS, "scipy")
+_forbid("newton_step", "hessian_lab", *_INVERSES, "scipy.optimize")
+_forbid("newton_iterate", "hessian_lab", *_INVERSES, "scipy.optimize")
+_forbid("newton_globalized", "hessian_lab", *_INVERSES, "scipy.optimize")
+_forbid("convergence_order", "hessian_lab")
+_forbid("race", *_OPTIMIZERS, "scipy.optimize")
 
 
 def _newton_step_variants(g, H):
@@ -2316,10 +2384,10 @@ def _t_race_hidden(fn=None):
 
 # =========================================================================== 04 quasi-Newton
 
-_forbid("bfgs_inverse_update", "hessian_lab", "scipy")
+_forbid("bfgs_inverse_update", "hessian_lab", "scipy.optimize")
 _forbid("bfgs_minimize", *_OPTIMIZERS, "hessian_lab.bfgs_update", "hessian_lab.two_loop",
-        "scipy")
-_forbid("two_loop_direction", "hessian_lab", "scipy")
+        "scipy.optimize")
+_forbid("two_loop_direction", "hessian_lab", "scipy.optimize")
 _forbid("lbfgs_memory_update", "hessian_lab")
 
 
@@ -2680,7 +2748,7 @@ def _t_mem_curvature(fn=None):
 
 # =========================================================================== 05 curvature at scale
 
-_forbid("gauss_newton_step", "hessian_lab", "scipy")
+_forbid("gauss_newton_step", "hessian_lab", *_INVERSES, "scipy.optimize")
 _forbid("hvp_central", "hessian_lab", "scipy", *_AUTODIFF)
 _forbid("power_iteration_max", "hessian_lab", *_EIGEN)
 _forbid("largest_stable_step", "hessian_lab", *_EIGEN, *_AUTODIFF)

@@ -50,7 +50,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import statistics
@@ -61,6 +60,10 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import grade_trust as trust  # noqa: E402
+import sandbox  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -221,17 +224,33 @@ def inspect_submission(sub: Submission, release_nb: dict, expected_name: str,
 # --------------------------------------------------------------------------- nbgrader runs
 
 
-def _env(seed: str | None, key: str, memory_gb: float) -> dict:
+def _env(args, scratch: Path) -> dict:
+    """The environment of the round's nbgrader processes (the trusted side).
+
+    The seed and the receipt keys are not in it: they reach a kernel only inside the restored
+    test cells. A sandboxed kernel starts from an empty environment anyway (tools/sandbox.py).
+    """
     env = dict(os.environ)
     env.pop(DB_URL_ENV, None)  # the gradebook's address (maybe with a password) stays out of
     # the grading kernels' environment: nbgrader gets it on its command line
+    for name in ("CURVATURE_LAB_GRADING_SEED", "CURVATURE_LAB_RECEIPT_KEY"):
+        env.pop(name, None)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["CURVATURE_LAB_RECEIPT_KEY"] = key
-    env["CURVATURE_LAB_MEMORY_GB"] = str(memory_gb)
-    if seed is not None:
-        env["CURVATURE_LAB_GRADING_SEED"] = str(seed)
+    env["CURVATURE_LAB_MEMORY_GB"] = str(args.memory_gb)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     env["MPLBACKEND"] = "Agg"
+    if not args.no_sandbox:
+        jupyter = scratch / "jupyter"
+        sandbox.write_kernelspec(jupyter)
+        (scratch / "sandboxes").mkdir(exist_ok=True)
+        env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(jupyter),
+                                                             env.get("JUPYTER_PATH", "")]))
+        env[sandbox.ROOT_ENV] = str(scratch / "sandboxes")
+        env[sandbox.LIMITS_ENV] = json.dumps({
+            # the hard address-space cap: the in-kernel cap plus what a kernel starts with
+            "memory_bytes": int((args.memory_gb + 1.5) * 2**30),
+            "cpu_seconds": int(args.student_timeout),
+            "processes": 64, "in_kernel_memory_gb": args.memory_gb})
     return env
 
 
@@ -275,23 +294,64 @@ def _nbgrader(args, course: Path, env: dict, timeout: float, extra=(),
         return TIMED_OUT, (out or "") + f"\n[grade.py] killed after {timeout:g} s"
 
 
-def prepare_course(course: Path, solutions: Path, assignments, env, db_url: str) -> None:
+COURSE_CONFIG = """
+# --- added by tools/grade.py for this grading round -------------------------------------
+import sys as _sys
+_sys.path.insert(0, {tools!r})
+from nbconvert.preprocessors import ClearMetadataPreprocessor as _ClearMetadata
+from nbgrader.preprocessors import (AssignLatePenalties as _Late, CheckCellMetadata as _Check,
+                                    IgnorePattern as _Ignore, LimitOutput as _Limit,
+                                    SaveAutoGrades as _Save)
+from resilient_execute import ResilientExecute as _ResilientExecute
+# nbgrader's own list, with Execute replaced by one that loses only a hung or fatal cell
+c.Autograde.autograde_preprocessors = [_ResilientExecute, _Ignore, _ClearMetadata, _Limit,
+                                       _Save, _Late, _Check]
+# after a timeout's interrupt, wait this long for the kernel to finish a call into C
+c.Execute.iopub_timeout = 15
+"""
+SANDBOX_CONFIG = """
+# every grading kernel in its own bubblewrap sandbox (tools/sandbox.py), reached over IPC
+c.Execute.kernel_name = {kernel!r}
+c.KernelManager.transport = "ipc"
+"""
+
+
+def prepare_course(course: Path, solutions: Path, assignments, env, db_url: str,
+                   args) -> tuple[dict, dict]:
+    """Build the course directory; returns ({assignment: release notebook},
+    {grade_id: receipt key})."""
     course.mkdir(parents=True, exist_ok=True)
     # bytecode for the grading module, once, so no kernel compiles it (PYTHONDONTWRITEBYTECODE)
     try:
         compileall.compile_dir(ROOT / "hessian_lab", quiet=2)
     except OSError:  # a read-only install: the kernels compile it then, a little slower
         pass
-    shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    config = (ROOT / "nbgrader_config.py").read_text()
+    config += COURSE_CONFIG.format(tools=str(Path(__file__).resolve().parent))
+    if not args.no_sandbox:
+        config += SANDBOX_CONFIG.format(kernel=sandbox.KERNEL_NAME)
+    (course / "nbgrader_config.py").write_text(config)
+    releases, keys = {}, {}
     for name in assignments:
         target = course / "solutions" / name
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(solutions / name, target)
-        code, out = _nbgrader(["generate_assignment", name, "--force"], course, env, 600,
-                              db_url=db_url)
-        if code != 0:
-            raise SystemExit(f"nbgrader generate_assignment {name} failed:\n{out[-3000:]}")
+        # first the student version as released (what submissions are compared with), then
+        # the round's secrets into the test cells, which nbgrader restores from its gradebook
+        for step in ("release", "secrets"):
+            if step == "secrets":
+                keys.update(trust.add_round_secrets(target / f"{name}.ipynb", args.seed))
+            code, out = _nbgrader(["generate_assignment", name, "--force"], course, env, 600,
+                                  db_url=db_url)
+            if code != 0:
+                raise SystemExit(f"nbgrader generate_assignment {name} failed:\n{out[-3000:]}")
+            if step == "release":
+                releases[name] = json.loads(
+                    (course / "exercises" / name / f"{name}.ipynb").read_text())
+    # the student versions that carry the secrets are of no use to anybody: not kept
+    shutil.rmtree(course / "exercises", ignore_errors=True)
+    return releases, keys
 
 
 def autograde(sub: Submission, course: Path, expected_name: str, env, args) -> str:
@@ -304,38 +364,66 @@ def autograde(sub: Submission, course: Path, expected_name: str, env, args) -> s
             shutil.rmtree(stale)
     target.mkdir(parents=True)
     shutil.copy2(sub.notebook, target / expected_name)
-    extra = [f"--Execute.timeout={args.cell_timeout}"]
     log, earlier = "", ""
-    for _attempt in range(3):
-        code, log = _nbgrader(["autograde", sub.assignment, "--student", sub.student, "--force"],
-                              course, env, args.student_timeout, extra, db_url=args.db_url)
-        if "database is locked" not in log:
-            break
-        earlier += log + "\n[grade.py] the gradebook was locked: autograding again\n"
-        time.sleep(1.0)
-    log = earlier + log  # the log keeps every attempt
+    # the kernel's connection file and IPC sockets: a folder of its own (mounted into the
+    # sandbox), with a short path (a socket's path has at most 107 characters)
+    runtime = Path(tempfile.mkdtemp(prefix=sandbox.RUNTIME_PREFIX, dir="/tmp"))
+    report = runtime / "execution-report.json"
+    extra = [f"--Execute.timeout={args.cell_timeout}"]
+    if not args.no_sandbox:
+        extra.append(f"--KernelManager.ip={runtime}/kernel")
+    run_env = {**env, "TMPDIR": str(runtime), "CURVATURE_LAB_EXECUTION_REPORT": str(report)}
+    try:
+        for _attempt in range(3):
+            report.unlink(missing_ok=True)
+            code, log = _nbgrader(["autograde", sub.assignment, "--student", sub.student,
+                                   "--force"], course, run_env, args.student_timeout, extra,
+                                  db_url=args.db_url)
+            if "database is locked" not in log:
+                break
+            earlier += log + "\n[grade.py] the gradebook was locked: autograding again\n"
+            time.sleep(1.0)
+        executed = json.loads(report.read_text()) if report.exists() else {}
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+    log = trust.filter_log(earlier + log, args.routine)  # the log keeps every attempt
+    for _, reason in sorted((executed.get("skipped") or {}).items(), key=lambda kv:
+                            int(kv[0])):
+        label, _, why = reason.partition(": ")
+        sub.flags.append(f"{label} was skipped and the rest graded without it: {why}")
     if code == TIMED_OUT:
         sub.flags.append(f"grading stopped after {args.student_timeout:g} s (student time cap)")
     elif code < 0:  # a signal from outside (an OOM killer, an evicted pod, a test)
         sub.killed = True
         sub.flags.append(f"the grading process was killed (signal {-code}); not graded: "
                          "run grade.py again to grade it")
-    elif re.search(r"DeadKernelError|Kernel died|kernel died", log):
-        sub.flags.append("the kernel died (os._exit, a crash or memory exhaustion)")
+    elif executed.get("fatal"):
+        sub.flags.append("could not grade: " + executed["fatal"] + (
+            f" (after skipping {len(executed.get('skipped') or {})} cells)"
+            if executed.get("skipped") else ""))
+    elif not executed and re.search(r"DeadKernelError|Kernel died|kernel died", log):
+        sub.flags.append("could not grade: the kernel died before the notebook ran")
     elif "old version of the nbgrader metadata" in log or "metadata format" in log:
         sub.flags.append("nbgrader rejected the notebook: its locked cells' metadata were "
                          "changed (cells retyped, copied or edited); 0 until reviewed by hand")
     elif code != 0 or "There was an error processing" in log:
-        last = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
-        sub.flags.append("nbgrader could not grade it: " + (last[-1][:160] if last else
-                                                           f"exit status {code}"))
+        last = [line for line in log.splitlines() if ("ERROR" in line or "Error" in line)
+                and "see the above traceback" not in line]
+        sub.flags.append("could not grade: nbgrader failed: " + (
+            last[-1].strip()[:200] if last else f"exit status {code}"))
     if not sub.killed:
-        sub.receipted = _receipted(course, sub, args.key)
+        sub.receipted = _receipted(course, sub, args.keys)
+        graded = course / "autograded" / sub.student / sub.assignment / expected_name
+        if graded.exists():
+            sub.flags.extend(trust.timeout_flags(graded, args.cell_timeout))
+            sub.flags.extend(trust.review_flags(_cell_outputs(graded, errors=True)))
+            trust.clean_outputs(graded)
     return log
 
 
-def _cell_outputs(path: Path) -> dict[str, str]:
-    """The stream output of every graded cell of a notebook, by grade id."""
+def _cell_outputs(path: Path, errors: bool = False) -> dict[str, str]:
+    """The stream output (and with ``errors``, the error messages) of every graded cell of a
+    notebook, by grade id."""
     outputs = {}
     for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
         grade_id = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
@@ -344,12 +432,15 @@ def _cell_outputs(path: Path) -> dict[str, str]:
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "stream":
                     texts.append(_source({"source": out.get("text", "")}))
+                elif errors and out.get("output_type") == "error":
+                    texts.append(str(out.get("evalue", "")))
             outputs[grade_id] = "".join(texts)
     return outputs
 
 
-def _receipted(course: Path, sub: Submission, key: str) -> set[str]:
-    """The tests of an autograded notebook that printed this run's receipt."""
+def _receipted(course: Path, sub: Submission, keys: dict[str, str]) -> set[str]:
+    """The tests of an autograded notebook that printed this round's receipt (each test cell
+    has its own key, written into the restored cell by the trusted side)."""
     from hessian_lab.grading import receipt, test_catalogue
 
     tests = test_catalogue()
@@ -357,7 +448,8 @@ def _receipted(course: Path, sub: Submission, key: str) -> set[str]:
     if not path.exists():
         return set()
     return {gid for gid, text in _cell_outputs(path).items()
-            if gid in tests and f"[receipt {gid}:{receipt(gid, key=key)}]" in text}
+            if gid in tests and gid in keys
+            and f"[receipt {gid}:{receipt(gid, key=keys[gid])}]" in text}
 
 
 # --------------------------------------------------------------------------- resuming
@@ -559,7 +651,17 @@ def main(argv=None) -> int:
     parser.add_argument("--memory-gb", type=float, default=2.0,
                         help="memory a grading kernel may add on top of its start size")
     parser.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run the grading kernels WITHOUT the bubblewrap sandbox (student "
+                             "code can then read and change your files; see the README)")
     args = parser.parse_args(argv)
+    if args.no_sandbox:
+        print(NO_SANDBOX_WARNING)
+    else:
+        problem = sandbox.probe()
+        if problem:
+            print(REFUSAL.format(problem=problem))
+            return 2
 
     started = time.monotonic()
     out = args.out.resolve()
@@ -572,12 +674,12 @@ def main(argv=None) -> int:
     if args.seed is None:
         print(f"warning: no --seed and no CURVATURE_LAB_GRADING_SEED: the hidden tests use the "
               f"public default seed {DEFAULT_SEED}")
-    args.key = secrets.token_hex(16)
-    env = _env(args.seed, args.key, args.memory_gb)
+    args.routine = {}  # nbgrader's routine log lines, counted once for the round
     catalogue = test_catalogue()
     solutions = args.solutions.resolve()
 
     with tempfile.TemporaryDirectory(prefix="curvature-grade-") as scratch:
+        env = _env(args, Path(scratch))
         subs = find_submissions(args.submissions.resolve(), Path(scratch), ASSIGNMENTS)
         if not subs:
             print(f"no submissions found in {args.submissions}")
@@ -589,10 +691,14 @@ def main(argv=None) -> int:
         print(f"{len(subs)} submissions, {len({s.student for s in subs})} students, "
               f"assignments {', '.join(assignments)}; course directory {course}")
         print(f"gradebook: {_redact(args.db_url)}; {args.workers} worker(s)")
-        prepare_course(course, solutions, assignments, env, args.db_url)
-        releases, maxima = {}, {}
+        originals = trust.file_digests(s.origin for s in subs)
+        owned = {(s.student, s.assignment) for s in subs}
+        rows_before = trust.gradebook_digests(args.db_url, owned) if _gradebook_exists(
+            args.db_url) else {}
+        releases, args.keys = prepare_course(course, solutions, assignments, env, args.db_url,
+                                             args)
+        maxima = {}
         for a in assignments:
-            releases[a] = json.loads((course / "exercises" / a / f"{a}.ipynb").read_text())
             maxima[a] = max_points(json.loads((solutions / a / f"{a}.ipynb").read_text()),
                                    catalogue)
         for s in subs:
@@ -637,6 +743,15 @@ def main(argv=None) -> int:
                       f"{sub.seconds:.1f} s{note}; {time.monotonic() - started:.0f} s elapsed",
                       flush=True)
         autograde_seconds = time.monotonic() - autograde_started
+        integrity = trust.compare(originals, trust.file_digests(s.origin for s in subs),
+                                  "submitted file")
+        integrity += trust.compare(rows_before, trust.gradebook_digests(args.db_url, owned),
+                                   "gradebook entry")
+        left = sandbox.leftover_processes(Path(scratch))
+        if left:
+            integrity.append(f"{len(left)} process(es) of the round's sandboxes were still "
+                             f"running after it and were killed: {', '.join(left)[:200]}")
+        sandbox.remove_cgroups(Path(scratch))
 
     from nbgrader.api import Gradebook
 
@@ -653,8 +768,25 @@ def main(argv=None) -> int:
         if (course / "feedback").exists():
             shutil.rmtree(out / "feedback", ignore_errors=True)
             shutil.copytree(course / "feedback", out / "feedback")
+    for s in subs:
+        s.flags = trust.group_flags(s.flags)
     written = write_reports(subs, out, catalogue, maxima)
+    if integrity:
+        print("\n" + "!" * 72 + "\nINTEGRITY CHECK FAILED: something outside the grading "
+              "kernels changed during the round.\nDo not use these grades before you have "
+              "looked:")
+        for finding in integrity:
+            print(f"  - {finding}")
+        print("!" * 72)
+    else:
+        print(f"\nIntegrity: {len(originals)} submitted files and {len(rows_before)} "
+              "gradebook entries outside this round are unchanged.")
+    if args.no_sandbox:
+        print(NO_SANDBOX_WARNING)
     print(summary(subs, catalogue, maxima, time.monotonic() - started))
+    if args.routine:
+        print("Left out of the logs (routine, every submission): " + "; ".join(
+            f"{what} ({count} lines)" for what, count in sorted(args.routine.items())))
     if todo:
         print(f"Autograding: {len(todo)} notebooks in {autograde_seconds:.1f} s with "
               f"{args.workers} worker(s), {autograde_seconds / len(todo):.2f} s per notebook "
@@ -665,7 +797,28 @@ def main(argv=None) -> int:
     if killed:
         print(f"{len(killed)} submission(s) not graded because their grading process was killed:"
               " run the same command again to grade them (the others are kept).")
+    if integrity:
+        return 3
     return 1 if killed else 0
+
+
+REFUSAL = """Refusing to grade: no sandbox for the grading kernels.
+  {problem}
+Without one, every submission's code runs as you, with your files (the gradebook, the other
+students' submissions, the private solutions), your network and your environment: it can
+change grades, read hidden tests and leave processes behind. Install bubblewrap (and enable
+unprivileged user namespaces if you are not root), or grade anyway with --no-sandbox, which
+every summary of the round will then report."""
+NO_SANDBOX_WARNING = ("WARNING: graded WITHOUT the sandbox (--no-sandbox): student code ran as "
+                      "this user, with its files, network and environment. Check the integrity "
+                      "report below and review surprising marks.")
+
+
+def _gradebook_exists(url: str) -> bool:
+    if is_sqlite(url):
+        path = url.split("sqlite:///", 1)[-1].split("?", 1)[0]
+        return Path(path).exists()
+    return True
 
 
 def _redact(url: str) -> str:

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from course_parts import ASSIGNMENT_INFO, PARTS  # noqa: E402
 
-from hessian_lab.grading import ASSIGNMENTS, test_catalogue  # noqa: E402
+from hessian_lab.grading import ASSIGNMENTS, forbidden_routines, test_catalogue  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,10 +104,17 @@ def build(assignment: str) -> dict:
     for part, heading, text, solution, tests in PARTS[assignment]:
         points = sum(p for _, p in tests)
         listing = ", ".join(
-            f"{catalogue[t]['title'].split(', ', 1)[-1]} ({p} pt{'s' if p > 1 else ''}"
+            f"{catalogue[t]['title'].split(', ', 1)[-1].removesuffix(' (hidden)')} "
+            f"({p} pt{'s' if p > 1 else ''}"
             + (", hidden" if catalogue[t]["hidden"] else "") + ")" for t, p in tests)
+        rule = ""
+        if forbidden_routines(part):
+            rule = ("\n\nNot allowed in this part (calling one, however its name is reached, "
+                    "earns the part no credit): "
+                    + ", ".join(f"`{name}`" for name in forbidden_routines(part)) + ".")
         cells.append(_markdown(f"{part}-text",
-                               f"## {heading} ({points} points)\n\n{text}\n\nTests: {listing}.",
+                               f"## {heading} ({points} points)\n\n{text}{rule}\n\n"
+                               f"Tests: {listing}.",
                                grade_id=f"{part}_text"))
         cells.append(_code(f"{part}-solution", solution,
                            _nbgrader(f"{part}_solution", solution=True)))
