@@ -60,6 +60,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import _monitor
 from ._monitor import Watch as _Watch
 from .curvature import classify as _ref_classify
 from .curvature import leading_minors as _ref_leading_minors
@@ -1054,6 +1055,21 @@ def _code_names(code) -> tuple[set, set, set]:
     return global_names, attr_names, import_names
 
 
+def _copied_from(obj) -> str:
+    """The library function whose code ``obj`` (a function not defined in a library file)
+    repeats, or ''."""
+    if not _isinstance(obj, types.FunctionType):
+        return ""
+    code = obj.__code__
+    if _monitor._kind_of_file(code.co_filename) != "student":
+        return ""
+    if _origin(obj).startswith("hessian_lab"):
+        return f"hessian_lab ({obj.__name__}, defined from source in a library namespace)"
+    if _monitor._long_enough(code):
+        return _monitor.library_prints().get(_monitor.code_print(code), "")
+    return ""
+
+
 def _reject_reference_calls(part: str, name: str, fn) -> None:
     names = _FORBIDDEN.get(part, ())
     if not names:
@@ -1062,6 +1078,12 @@ def _reject_reference_calls(part: str, name: str, fn) -> None:
     for obj in _references(fn):
         if _isinstance(obj, types.FunctionType) and obj.__globals__ is globals():
             continue  # the grading helpers themselves
+        copied = _copied_from(obj)
+        if copied:
+            raise _Fail(f"{name} uses {getattr(obj, '__name__', '?')}, whose code is the "
+                        f"library's own code of {copied} (its source copied, perhaps "
+                        "renamed): this part earns no credit for it. Write the function "
+                        "yourself. [review: copied library code]")
         if _is_forbidden(obj, names, specific):
             raise _Fail(
                 f"{name} uses {_public_name(obj)}, which this part does not allow: it is the "
@@ -2499,10 +2521,22 @@ def _t_bu_curvature(fn=None):
                         "definite (and rho = 1 / y^T s finite): raise ValueError otherwise.")
 
 
+def _is_pair(value) -> bool:
+    """Any sequence of two items, as a reasonable grader accepts where a tuple is asked:
+    a tuple, a list, a numpy array, ... (not a string, a dict or a set)."""
+    if _isinstance(value, (str, bytes, dict, set, frozenset)):
+        return False
+    try:
+        return _len(value) == 2 and _len(list(value)) == 2
+    except TypeError:
+        return False
+
+
 def _student_minimize(value, name, n):
-    if not _isinstance(value, tuple) or _len(value) != 2:
+    if not _is_pair(value):
         raise _Fail(f"{name} returned {_describe_type(value)} {_short(value)}; return a tuple "
                     "(x, nit): the final point and the number of iterations.")
+    value = tuple(value)
     x = _to_array(value[0], name, "x", ndim=1)
     if x.size != n:
         raise _Fail(f"{name} returned x of length {x.size}; expected {n}.")
@@ -2662,9 +2696,10 @@ def _t_tl_large(fn=None):
 
 
 def _student_memory(value, name):
-    if not _isinstance(value, (tuple, list)) or _len(value) != 2:
+    if not _is_pair(value):
         raise _Fail(f"{name} returned {_describe_type(value)}; return a tuple "
                     "(s_list, y_list) of two lists.")
+    value = tuple(value)
     lists = []
     for k, part in enumerate(value):
         if _isinstance(part, np.ndarray) and part.ndim == 2:

@@ -190,6 +190,7 @@ def inspect_submission(sub: Submission, release_nb: dict, expected_name: str,
         sub.flags.append(problem)
         return
     sub.notebook = expected
+    sub.flags.extend(trust.suspicious_code(nb))
     repaired = False
     want, have = _grade_cells(release_nb), _grade_cells(nb)
     for grade_id, cells in want.items():

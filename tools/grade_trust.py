@@ -130,6 +130,8 @@ _GROUPS = [
     (re.compile(r"^grading tampered: (\S+)$"),
      "the grader's watch switched off by the notebook's code (those tests 0; review by hand)",
      "{0}"),
+    (re.compile(r"^forbidden at run time: (\S+)$"),
+     "a forbidden routine called through a name built at run time (those tests 0)", "{0}"),
     (re.compile(r"^helpers modified: (\S+)$"),
      "grading helpers (numpy, builtins, hessian_lab) modified by the notebook's code "
      "(those tests fail)", "{0}"),
@@ -167,6 +169,8 @@ def review_flags(outputs: dict[str, str]) -> list[str]:
             flags.append(f"grading tampered: {grade_id}")
         if "grading helpers were modified" in text:
             flags.append(f"helpers modified: {grade_id}")
+        if "while it ran, which this part does not allow" in text:
+            flags.append(f"forbidden at run time: {grade_id}")
     return flags
 
 
@@ -182,6 +186,46 @@ def timeout_flags(notebook: Path, limit) -> list[str]:
             flags.append(f"{label} ran past the {limit} s limit and was interrupted (what it "
                          "defines after that point is missing; the rest was graded)")
     return flags
+
+
+_SUSPICIOUS = [
+    ("reaches for files outside its own folder",
+     re.compile(r"""(open|Path|connect|listdir|scandir|walk|remove|unlink|rmtree|rename|glob)\s*\(\s*[rfb]?["'](/|\.\./)|\.\./\.\.|sqlite3|gradebook""")),
+    ("starts processes", re.compile(r"\b(subprocess|multiprocessing|os\.fork|os\.system|"
+                                     r"os\.popen|os\.spawn|os\.exec|pty\.|daemon|setsid)")),
+    ("reads the environment", re.compile(r"os\.environ|getenv|/proc/self/environ|/proc/\d")),
+    ("opens network connections", re.compile(r"\b(socket|urllib|requests|http\.client|"
+                                              r"ftplib|smtplib)\b")),
+    ("changes resource limits", re.compile(r"\bresource\.setrlimit|\bprlimit")),
+    ("builds names or code at run time", re.compile(
+        r"\bimportlib\b|__import__|sys\.modules|inspect\.getsource|\bexec\s*\(|\beval\s*\(|"
+        r"\bcompile\s*\(|getattr\s*\(\s*\w+\s*,\s*[^\"')]*\+")),
+    ("touches the grading machinery", re.compile(
+        r"hessian_lab\.grading|_STATE|receipt|setprofile|settrace|\bctypes\b|\bgc\.")),
+]
+
+
+def suspicious_code(nb: dict) -> list[str]:
+    """Causes for review found in the student's own code cells (not the locked ones).
+
+    A static reading, for the instructor's eyes only: it changes no score. What the code
+    could achieve is limited by the sandbox, whatever it says.
+    """
+    found: dict[str, list[str]] = {}
+    for index, cell in enumerate(nb.get("cells", [])):
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        if cell.get("cell_type") != "code" or meta.get("locked"):
+            continue
+        source = "".join(cell.get("source", "")) if isinstance(cell.get("source"), list) \
+            else str(cell.get("source", ""))
+        label = meta.get("grade_id") or f"cell {index + 1}"
+        for cause, pattern in _SUSPICIOUS:
+            if pattern.search(source):
+                found.setdefault(cause, []).append(label)
+    if not found:
+        return []
+    return ["code to review (static reading; no score changed): " + "; ".join(
+        f"{cause} ({', '.join(labels)})" for cause, labels in found.items())]
 
 
 # --------------------------------------------------------------------------- feedback pages

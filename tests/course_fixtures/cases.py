@@ -116,7 +116,7 @@ def newton_globalized(f, grad, hess, x0, tol, max_iter):
         x = x + np.linalg.solve(H + tau * np.eye(len(x)), -g)
         path.append(x)
     return np.array(path)
-''', {"newton_globalized_rosenbrock"}, "no line search"),
+''', {"newton_globalized_rosenbrock", "newton_globalized_hidden"}, "no line search"),
         "convergence_order": ('''
 def convergence_order(errors):
     e = errors
