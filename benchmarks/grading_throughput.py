@@ -1,4 +1,4 @@
-"""Grading throughput: seconds per submission notebook, and 1, 2 and 4 workers compared.
+"""Grading throughput: seconds per notebook, the sandbox's cost, and 1, 2, 4 workers compared.
 
     .venv/bin/python benchmarks/grading_throughput.py [--n 60] [--workers 1 2 4] [--postgres]
     make bench-grading
@@ -6,13 +6,15 @@
 Prints, not asserts:
 
 1. start-up costs inside one notebook: a bare ``python``, ``import hessian_lab.grading``, and a
-   grading kernel started and running the locked setup cell (median of a few runs);
+   grading kernel started and running the locked setup cell (median of a few runs), without
+   and with the bubblewrap sandbox;
 2. ``tools/grade.py`` on ``--n`` synthetic submissions of 03_newton (right, blank, a common
    mistake and a differently written right answer, in turn; built from the course fixtures)
    with each number of workers, each run in a fresh course directory and gradebook: wall
    time, seconds per notebook, submissions per minute and the ratio to one worker *in this
-   run*. ``--postgres`` grades against a throw-away PostgreSQL server (tests/postgres.py)
-   instead of SQLite.
+   run*; first one worker with ``--no-sandbox``, whose seconds per notebook the sandboxed
+   one-worker row is compared with (the sandbox's cost). ``--postgres`` grades against a
+   throw-away PostgreSQL server (tests/postgres.py) instead of SQLite.
 
 Not in ``make bench`` (it takes about ten minutes with the defaults): ``make bench-grading``.
 """
@@ -61,17 +63,29 @@ def nbgrader_startup() -> tuple[float, float]:
     return plain, launched
 
 
-def kernel_startup(repeat: int = 5) -> tuple[float, float]:
+def kernel_startup(sandboxed: bool, repeat: int = 5) -> tuple[float, float]:
     """Median seconds to (start a grading kernel, then run the setup cell in it)."""
     import grade
+    import sandbox
     from jupyter_client.manager import start_new_kernel
 
-    os.environ.update({k: v for k, v in grade._env("1", "bench", 2.0).items()
-                       if k.startswith(("CURVATURE_LAB", "MPLBACKEND", "PYDEVD", "PATH"))})
+    scratch = Path(tempfile.mkdtemp(prefix="curvature-bench-kernel-"))
+    options = argparse.Namespace(memory_gb=2.0, student_timeout=900, no_sandbox=not sandboxed)
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in grade._env(options, scratch).items()
+                       if k.startswith(("CURVATURE_LAB", "MPLBACKEND", "PYDEVD", "PATH",
+                                        "JUPYTER_PATH"))})
     starts, setups = [], []
     for _ in range(repeat):
+        runtime = Path(tempfile.mkdtemp(prefix=sandbox.RUNTIME_PREFIX, dir="/tmp"))
+        os.environ["TMPDIR"] = str(runtime)
+        tempfile.tempdir = None
+        extra = {"transport": "ipc", "ip": f"{runtime}/kernel",
+                 "connection_file": f"{runtime}/kernel.json"} if sandboxed else {}
         t0 = time.perf_counter()
-        manager, client = start_new_kernel(kernel_name="python3")
+        manager, client = start_new_kernel(
+            kernel_name=sandbox.KERNEL_NAME if sandboxed else "python3", cwd=str(scratch),
+            **extra)
         t1 = time.perf_counter()
         reply = client.execute_interactive(SETUP_CELL, timeout=60, output_hook=lambda m: None)
         t2 = time.perf_counter()
@@ -80,6 +94,11 @@ def kernel_startup(repeat: int = 5) -> tuple[float, float]:
         manager.shutdown_kernel(now=True)
         starts.append(t1 - t0)
         setups.append(t2 - t1)
+        shutil.rmtree(runtime, ignore_errors=True)
+    os.environ.clear()
+    os.environ.update(saved)
+    tempfile.tempdir = None
+    shutil.rmtree(scratch, ignore_errors=True)
     return statistics.median(starts), statistics.median(setups)
 
 
@@ -94,11 +113,13 @@ def make_submissions(folder: Path, n: int) -> None:
         shutil.copytree(every / kind, folder / f"s{i:03d}_{kind}")
 
 
-def grade_round(submissions: Path, out: Path, workers: int, db_url: str | None) -> tuple[
-        float, float, float]:
+def grade_round(submissions: Path, out: Path, workers: int, db_url: str | None,
+                sandboxed: bool = True) -> tuple[float, float, float]:
     """(wall seconds of grade.py, of its autograding phase, mean seconds per notebook)."""
     cmd = [sys.executable, str(ROOT / "tools" / "grade.py"), str(submissions), "--out", str(out),
            "--seed", "1", "--workers", str(workers), "--no-feedback", "--regrade"]
+    if not sandboxed:
+        cmd.append("--no-sandbox")
     if db_url:
         cmd += ["--db-url", db_url]
     t0 = time.perf_counter()
@@ -123,7 +144,8 @@ def main() -> None:
 
     python = _wall([sys.executable, "-c", "pass"])
     imported = _wall([sys.executable, "-c", "import hessian_lab.grading"])
-    start, setup = kernel_startup()
+    start, setup = kernel_startup(sandboxed=False)
+    boxed_start, boxed_setup = kernel_startup(sandboxed=True)
     nbgrader_plain, nbgrader_fast = nbgrader_startup()
     print(f"{os.cpu_count()} CPUs\n")
     print("start-up (median of 5)                      seconds")
@@ -131,6 +153,8 @@ def main() -> None:
     print(f"  python -c 'import hessian_lab.grading'      {imported:7.2f}")
     print(f"  grading kernel: start until ready           {start:7.2f}")
     print(f"  grading kernel: locked setup cell           {setup:7.2f}")
+    print(f"  sandboxed kernel: start until ready         {boxed_start:7.2f}")
+    print(f"  sandboxed kernel: locked setup cell         {boxed_setup:7.2f}")
     print(f"  nbgrader --version, as installed            {nbgrader_plain:7.2f}")
     print(f"  nbgrader --version, as grade.py starts it   {nbgrader_fast:7.2f}")
 
@@ -145,6 +169,9 @@ def main() -> None:
             cluster = cluster_cm.__enter__()
         try:
             rows = []
+            url = cluster.create_database("benchplain") if cluster else None
+            plain = grade_round(subs, Path(tmp) / "out-plain", 1, url, sandboxed=False)
+            print(f"  ... 1 worker, no sandbox: {plain[0]:.0f} s", flush=True)
             for workers in args.workers:
                 url = cluster.create_database(f"bench{workers}") if cluster else None
                 wall, phase, per = grade_round(subs, Path(tmp) / f"out{workers}", workers, url)
@@ -160,6 +187,11 @@ def main() -> None:
     for workers, wall, phase, per in rows:
         print(f"{workers:>7}{wall:>8.1f}{per:>24.2f}{60 * args.n / wall:>15.1f}"
               f"{base / wall:>6.2f}x{phase:>15.1f}{base_phase / phase:>6.2f}x")
+    one = next((r for r in rows if r[0] == 1), None)
+    print(f"\nthe sandbox's cost, one worker: {plain[2]:.2f} s per notebook without it, "
+          + (f"{one[2]:.2f} s with it: {one[2] / plain[2]:.2f}x (target at most 1.10x); "
+             f"autograding phase {plain[1]:.1f} s -> {one[1]:.1f} s, {one[1] / plain[1]:.2f}x"
+             if one else "(no one-worker sandboxed row)"))
 
 
 if __name__ == "__main__":

@@ -38,9 +38,14 @@ themselves against the usual tricks:
   (``hessian_lab.newton`` in a Newton exercise, ``sympy.hessian`` in the symbolic-Hessian one,
   ...) earns nothing for that part; the message says why.
 
-What in-kernel grading cannot prevent (a student can patch the interpreter itself, read the
-receipt key from the process environment, ...) is discussed in the instructors' section of
-the README; the grading script and an unprivileged sandbox are the backstop.
+* While the student's function runs, :class:`hessian_lab._monitor.Watch` records calls of the
+  part's forbidden routines however their names were obtained, and code copied from the
+  library.
+
+The checks run in the same process as the student's code, so code that patches the
+interpreter can still fool its own tests; the grading script runs every kernel in a sandbox,
+keeps the seed and the receipt keys out of it until the test cells run, and flags such code
+for review (README, "What a submission can and cannot do").
 """
 
 from __future__ import annotations

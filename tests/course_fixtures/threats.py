@@ -169,9 +169,9 @@ def threat_cases(root: Path, port: int) -> dict[str, str]:
 
 # Honest students whose last cell goes wrong: only that cell is lost.
 UNINTERRUPTIBLE = '''
-# a long experiment in compiled code that does not answer the interrupt
+# a long experiment that does not answer the interrupt (as one long call into LAPACK)
 import signal
-signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+signal.signal(signal.SIGINT, signal.SIG_IGN)
 import numpy as np
 A = np.random.default_rng(0).standard_normal((300, 300))
 while True:
