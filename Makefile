@@ -15,7 +15,8 @@ help:
 	@echo "make lab        open JupyterLab on the book (live widgets)"
 	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make grade SUBMISSIONS=dir-or-zip [WORKERS=2] [SEED=...] [DB_URL=postgresql://...]"
-	@echo "                autograde, feedback, CSV (gradebook: SQLite unless DB_URL is given)"
+	@echo "                autograde in sandboxes (bubblewrap; NO_SANDBOX=1 to grade without),"
+	@echo "                feedback, CSV (gradebook: SQLite unless DB_URL is given)"
 	@echo "make bench      run the benchmark scripts (prints ratio tables)"
 	@echo "make bench-grading  grading throughput with 1, 2 and 4 workers (about 10 minutes)"
 	@echo "make lint       ruff over the package, tests, benchmarks and tools"
@@ -65,7 +66,8 @@ GRADE_OUT ?= grading
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/submitted [WORKERS=2] [SEED=...]"; exit 2; }
 	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" --out "$(GRADE_OUT)" --workers $(WORKERS) \
-	  $(if $(SEED),--seed "$(SEED)",) $(if $(DB_URL),--db-url "$(DB_URL)",)
+	  $(if $(SEED),--seed "$(SEED)",) $(if $(DB_URL),--db-url "$(DB_URL)",) \
+	  $(if $(NO_SANDBOX),--no-sandbox,)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

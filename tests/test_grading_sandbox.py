@@ -407,3 +407,34 @@ def test_feedback_shows_no_grader_paths_keys_or_seeds(hostile_round):
         text = page.read_text()
         assert "_receipt=" not in text and "_use_seed" not in text, page
         assert not any(p in text for p in paths), page
+
+
+@pytest.mark.slow
+def test_without_the_sandbox_tampering_is_still_detected_and_fails_the_round(tmp_path):
+    """--no-sandbox: a submission that writes a neighbour's file and an earlier round's
+    gradebook entries is caught by the trusted side's digests (exit status 3, flags)."""
+    blank = build.student_version("03_newton")
+    right = build.solution_code("03_newton")
+    first, second = tmp_path / "first", tmp_path / "second"
+    build.write(first, "earlier", "03_newton", build.fill(blank, right))
+    victim = build.write(second, "victim", "03_newton", build.fill(blank, right))
+    out = tmp_path / "out"
+    attack = (f"import sqlite3\nopen({str(victim)!r}, 'w').write('{{}}')\n"
+              f"db = sqlite3.connect({str(out / 'course' / 'gradebook.db')!r})\n"
+              "db.execute('update grade set auto_score = 0')\ndb.commit()\n")
+    build.write(second, "tamperer", "03_newton", build.fill(blank, {"newton_step": attack}))
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    command = [sys.executable, str(ROOT / "tools" / "grade.py"), "--out", str(out), "--seed",
+               SEED, "--workers", "1", "--no-feedback", "--no-sandbox"]
+    proc = subprocess.run([*command[:2], str(first), *command[2:]], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    proc = subprocess.run([*command[:2], str(second), *command[2:]], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 3, proc.stdout[-3000:]
+    assert "WITHOUT the sandbox" in proc.stdout and "INTEGRITY CHECK FAILED" in proc.stdout
+    assert f"submitted file {victim} was changed" in proc.stdout
+    assert "gradebook entry earlier/03_newton was changed" in proc.stdout
+    rows = _rows(out / "grades.csv")
+    assert "INTEGRITY" in rows["victim"]["flags"]
+    assert float(rows["victim"]["total"]) == 21  # graded from the copy taken before the round

@@ -214,9 +214,14 @@ def inspect_submission(sub: Submission, release_nb: dict, expected_name: str,
         points = (cell["metadata"]["nbgrader"]).get("points")
         if ref_points is not None and points != ref_points:
             sub.flags.append(f"points of {grade_id} changed ({ref_points} -> {points})")
+    # graded from a copy taken now, in the trusted scratch folder: whatever happens to the
+    # submitted file later (another submission's code, a sync client) changes nothing here
+    snapshot = repaired_dir / f"{sub.student}__{sub.assignment}.ipynb"
     if repaired:
-        sub.notebook = repaired_dir / f"{sub.student}__{sub.assignment}.ipynb"
-        sub.notebook.write_text(json.dumps(nb), encoding="utf-8")
+        snapshot.write_text(json.dumps(nb), encoding="utf-8")
+    else:
+        snapshot.write_bytes(expected.read_bytes())
+    sub.notebook = snapshot
     restored = [f for f in sub.flags if f.startswith(("cell ", "locked cell", "points of"))]
     if restored:
         sub.flags.append("the test cells were restored from the source before grading")
@@ -464,7 +469,7 @@ def fingerprint(sub: Submission, args, solutions: Path) -> str:
     """What a grade depends on: the notebook, the source, the seed, the limits, the checks."""
     digest = hashlib.sha256()
     for path in (sub.notebook, solutions / sub.assignment / f"{sub.assignment}.ipynb",
-                 ROOT / "hessian_lab" / "grading.py"):
+                 ROOT / "hessian_lab" / "grading.py", ROOT / "hessian_lab" / "_monitor.py"):
         digest.update(path.read_bytes())
         digest.update(b"\0")
     limits = (args.seed, args.cell_timeout, args.student_timeout, args.memory_gb,
@@ -753,6 +758,10 @@ def main(argv=None) -> int:
             integrity.append(f"{len(left)} process(es) of the round's sandboxes were still "
                              f"running after it and were killed: {', '.join(left)[:200]}")
         sandbox.remove_cgroups(Path(scratch))
+        for finding in integrity:  # a changed submission is flagged where it belongs
+            for s in subs:
+                if s.origin is not None and f" {s.origin}{os.sep}" in f" {finding}":
+                    s.flags.append("INTEGRITY: " + finding.replace(f"{s.origin}{os.sep}", ""))
 
     from nbgrader.api import Gradebook
 
