@@ -8,6 +8,7 @@ clearly endless, so no timeout can flip a score between runs.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import signal
@@ -77,7 +78,8 @@ def test_gradebook_url_is_sqlite_unless_set(tmp_path, monkeypatch):
     # the command line wins over the environment
     assert grade.gradebook_url(tmp_path, "sqlite:////srv/g.db") == "sqlite:////srv/g.db"
     # and the environment never reaches a grading kernel
-    assert grade.DB_URL_ENV not in grade._env("1", "key", 1.0)
+    options = argparse.Namespace(memory_gb=1.0, student_timeout=60, no_sandbox=True)
+    assert grade.DB_URL_ENV not in grade._env(options, tmp_path)
     assert grade._redact("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
 
 

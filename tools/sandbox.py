@@ -247,7 +247,23 @@ def main(argv: list[str]) -> None:
     connection_file, rest = argv[1], argv[2:]
     cmd = command(connection_file, rest, os.getcwd())
     _set_limits(_limits(), Path(connection_file).stem)
+    _die_with_parent()
     os.execv(cmd[0], cmd)
+
+
+def _die_with_parent() -> None:
+    """SIGKILL this process (bwrap, after the exec) when the nbgrader process that started it
+    dies: bwrap's own --die-with-parent then takes the sandbox down with it. Without this, a
+    killed nbgrader leaves bwrap holding its output pipe open (Linux only)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL (kept across execve)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() == 1:  # the parent died before the call above
+        os._exit(1)
 
 
 if __name__ == "__main__":
