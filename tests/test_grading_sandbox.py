@@ -169,6 +169,22 @@ def test_routine_log_lines_are_counted_not_repeated():
     assert sum(counts.values()) == 1
 
 
+def test_the_private_copy_skips_notebooks_and_the_sandboxes_own_folder(tmp_path, monkeypatch):
+    """The working copy a kernel gets holds the submission's data files, never its notebooks,
+    hidden files or, when the sandboxes' folder lies inside the working directory, itself."""
+    cwd = tmp_path / "submission"
+    (cwd / "data").mkdir(parents=True)
+    (cwd / "data" / "points.csv").write_text("1,2\n")
+    (cwd / "03_newton.ipynb").write_text("{}")
+    (cwd / ".secret").write_text("x")
+    monkeypatch.setenv(sandbox.ROOT_ENV, str(cwd / "sandboxes"))
+    (cwd / "sandboxes").mkdir()
+    private = sandbox._private_dir(str(cwd))
+    copied = sorted(str(p.relative_to(private / "work")) for p in (private / "work").rglob("*"))
+    assert copied == ["data", "data/points.csv"], copied
+    assert (private / "home").is_dir()
+
+
 def test_grading_refuses_without_a_sandbox_and_says_how_to_proceed(tmp_path):
     env = {**os.environ, "PATH": "/nonexistent"}  # no bwrap on this PATH
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "grade.py"), str(tmp_path),

@@ -196,8 +196,16 @@ def _private_dir(cwd: str) -> Path:
     private = Path(tempfile.mkdtemp(prefix="kernel-", dir=root))
     work, home = private / "work", private / "home"
     home.mkdir()
-    shutil.copytree(cwd, work, ignore=shutil.ignore_patterns("*.ipynb", ".*"),
-                    dirs_exist_ok=True)
+    skip = shutil.ignore_patterns("*.ipynb", ".*")
+    root_real = root.resolve()
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        # the notebooks and hidden files stay out; so does the sandboxes' own folder when it
+        # lies inside the working directory (copying it into itself would never end)
+        return set(skip(folder, names)) | {n for n in names
+                                           if (Path(folder) / n).resolve() == root_real}
+
+    shutil.copytree(cwd, work, ignore=ignore, dirs_exist_ok=True)
     return private
 
 
