@@ -1,17 +1,26 @@
 # Curvature Lab: every target sets up its own environment (.venv) first.
 # Quick start: `make book` (build the site) and `make test` (run all tests).
+# Any python3 from 3.11 on (3.11, 3.12 and 3.13 are tested): make PYTHON=python3.13 book
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
+# uv installs the lock in seconds; INSTALLER=pip uses plain pip (also the fallback when uv
+# cannot be installed). The uv bootstrapped into the venv is the one the lock pins. uv
+# byte-compiles what it installs (as pip does): where PYTHONDONTWRITEBYTECODE is set, as on many
+# CI machines, nothing else would, and every nbgrader and kernel start would compile from source.
+INSTALLER ?= uv
+UV_PIN := $(shell sed -n 's/^uv==\([^ ;]*\).*/\1/p' requirements.txt)
+PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: help book test lint lab exercises grade bench bench-grading clean distclean lock
+.PHONY: help book test test-fast lint lab exercises grade bench bench-grading dist clean distclean lock
 
 help:
 	@echo "make book       build the HTML site into _build/html"
 	@echo "make test       run the whole test suite (builds the site once)"
+	@echo "make test-fast  library, doctests, demos and course checks: no site, browser or nbgrader run"
 	@echo "make lab        open JupyterLab on the book (live widgets)"
 	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make grade SUBMISSIONS=dir-or-zip [WORKERS=2] [SEED=...] [DB_URL=postgresql://...]"
@@ -20,17 +29,28 @@ help:
 	@echo "make bench      run the benchmark scripts (prints ratio tables)"
 	@echo "make bench-grading  grading throughput with 1, 2 and 4 workers (about 10 minutes)"
 	@echo "make lint       ruff over the package, tests, benchmarks and tools"
+	@echo "make dist       build the hessian_lab wheel and sdist into dist/"
+	@echo "make lock       re-resolve requirements.txt from requirements.in (UPGRADE=1 to upgrade)"
 	@echo "make clean      remove build outputs and caches (keeps .venv)"
 	@echo "make distclean  clean, and remove .venv"
+	@echo "Options: PYTHON=python3.13 (any 3.11 or newer), INSTALLER=pip (no uv)"
 
 # The venv is (re)installed only when the lock or the package metadata changed.
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:3] < (3, 11, 5) or sys.version_info[:2] > (3, 11))' \
-	  || { echo "Curvature Lab needs Python 3.11 (3.11.5 or newer; the lock pins packages that"; \
-	       echo "require it). '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
-	       echo "Run with another interpreter: make PYTHON=/path/to/python3.11 <target>"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	  || { echo "Curvature Lab needs Python 3.11 or newer (3.11, 3.12 and 3.13 are tested);"; \
+	       echo "'$(PYTHON)' is $$($(PYTHON) --version 2>/dev/null || echo 'not found on PATH')."; \
+	       echo "Run with another interpreter: make PYTHON=/path/to/python3.12 <target>"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@if [ "$(INSTALLER)" = uv ] && { $(BIN)/uv --version 2>/dev/null | grep -qx "uv $(UV_PIN)" \
+	       || $(PIP) install --quiet "uv==$(UV_PIN)"; }; then \
+	  echo "Installing requirements.txt with uv $(UV_PIN) into $(VENV) ($$($(BIN)/python --version))"; \
+	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.txt || exit 1; \
+	else \
+	  if [ "$(INSTALLER)" = uv ]; then echo "uv could not be installed: falling back to pip"; fi; \
+	  echo "Installing requirements.txt with pip into $(VENV) ($$($(BIN)/python --version))"; \
+	  $(PIP) install --quiet -r requirements.txt || exit 1; \
+	fi
 	@touch $(STAMP)
 
 book: $(STAMP)
@@ -44,6 +64,12 @@ lint: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks tools
 	$(BIN)/python -m pytest --doctest-modules hessian_lab tests
+
+# What `make test` runs minus the tests marked slow (site build, browser, nbgrader runs,
+# other Pythons, the wheel): about a minute.
+test-fast: $(STAMP)
+	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks tools
+	$(BIN)/python -m pytest -m "not slow" --doctest-modules hessian_lab tests
 
 # In a live kernel the demos skip building their static (site) form.
 lab: $(STAMP)
@@ -76,16 +102,19 @@ bench: $(STAMP)
 bench-grading: $(STAMP)
 	$(BIN)/python benchmarks/grading_throughput.py $(BENCH_ARGS)
 
-lock:
-	rm -rf /tmp/curvature-lock-venv && $(PYTHON) -m venv /tmp/curvature-lock-venv
-	/tmp/curvature-lock-venv/bin/pip install --quiet -r requirements.in
-	{ echo "# The tested lock: exact pins for the book, the tests and the grading workflow."; \
-	  echo "# Made by 'make lock' from requirements.in; do not edit by hand."; \
-	  /tmp/curvature-lock-venv/bin/pip freeze --exclude-editable | grep -v -E '^(pip|setuptools)=='; \
-	  echo "-e ."; } > requirements.txt
+# One universal lock for every supported Python (markers where versions differ), resolved by uv
+# from requirements.in; the pins already in requirements.txt are kept unless UPGRADE=1.
+lock: $(STAMP)
+	$(BIN)/uv pip compile requirements.in --universal --python-version 3.11 \
+	  --custom-compile-command "make lock   (uv pip compile --universal --python-version 3.11 requirements.in)" $(if $(UPGRADE),--upgrade,) --quiet -o requirements.txt
+
+# The package alone, for students who do not clone: dist/hessian_lab-*.whl and .tar.gz.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build $(if $(filter uv,$(INSTALLER)),--installer uv,) --outdir dist .
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis .ruff_cache test-artifacts
+	rm -rf _build dist build .pytest_cache .hypothesis .ruff_cache test-artifacts
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -not -path './.venv/*' -prune -exec rm -rf {} +
 

@@ -14,8 +14,12 @@ import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
 
-from conftest import build_book
+import pytest
+from conftest import ROOT, build_book
 from test_repository import toc_files
+
+# Every test here builds a book (or reads the site built once): not in `make test-fast`.
+pytestmark = pytest.mark.slow
 
 
 class _Text(HTMLParser):
@@ -237,3 +241,49 @@ def test_no_page_carries_widget_views_or_state(site):
     demo_pages = [stem for stem in toc_files()
                   if 'class="hl-demo"' in (site / f"{stem}.html").read_text(encoding="utf-8")]
     assert len(demo_pages) >= 6, demo_pages
+
+
+def test_the_assignments_page_offers_each_student_notebook_as_a_download(site):
+    """Students who do not clone download the notebooks nbgrader generated, byte for byte."""
+    html = (site / "book/assignments.html").read_text(encoding="utf-8")
+    hrefs = re.findall(r'href="([^"]*_downloads/[^"]+\.ipynb)"', html)
+    folders = sorted(p for p in (ROOT / "exercises").iterdir() if p.is_dir())
+    assert len(hrefs) == len(folders)
+    for folder in folders:
+        (href,) = [h for h in hrefs if h.endswith(f"/{folder.name}.ipynb")]
+        served = (site / "book" / href).resolve()
+        assert served.read_bytes() == (folder / f"{folder.name}.ipynb").read_bytes(), href
+
+
+def test_launch_buttons_build_offline_once_a_repository_url_is_set(tmp_path):
+    """What _config.yml's comment promises: with repository.url and the services set, a
+    chapter page gets Binder, Colab and JupyterHub (nbgitpuller) links, and builds with -W."""
+    import nbformat
+
+    book = tmp_path / "mini"
+    book.mkdir()
+    (book / "_config.yml").write_text(textwrap.dedent("""\
+        title: mini
+        execute:
+          execute_notebooks: "off"
+        repository:
+          url: https://github.com/example/curvature-lab
+          branch: main
+        launch_buttons:
+          notebook_interface: jupyterlab
+          binderhub_url: https://mybinder.org
+          colab_url: https://colab.research.google.com
+          jupyterhub_url: https://hub.example.edu
+        """))
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# Mini"), nbformat.v4.new_code_cell("1 + 1")]
+    nbformat.write(nb, book / "intro.ipynb")
+    proc = build_book(book)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    html = (book / "_build" / "html" / "intro.html").read_text(encoding="utf-8")
+    assert "mybinder.org/v2/gh/example/curvature-lab/main" in html
+    assert "colab.research.google.com/github/example/curvature-lab/blob/main" in html
+    assert "hub.example.edu/hub/user-redirect/git-pull" in html

@@ -16,6 +16,9 @@ from browser import NetworkGuard, static_server
 from conftest import ROOT
 from test_repository import toc_files
 
+# The built site in Chromium: not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 ARTIFACTS = ROOT / "test-artifacts"
 PAGES = toc_files()
 

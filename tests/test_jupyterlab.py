@@ -21,6 +21,9 @@ import pytest
 from browser import free_port
 from conftest import BIN, ROOT
 
+# A JupyterLab server driven by Chromium: not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 ARTIFACTS = ROOT / "test-artifacts" / "jupyterlab"
 
 # Everything the tests ask JupyterLab goes through its application object, which the server

@@ -121,20 +121,97 @@ def test_grading_artefacts_are_ignored_by_git():
         assert name in ignored, f"{name} should be in .gitignore"
 
 
-def test_requirements_are_an_exact_lock():
-    lines = [
-        ln.strip() for ln in (ROOT / "requirements.txt").read_text().splitlines()
-        if ln.strip() and not ln.startswith("#")
-    ]
-    assert "-e ." in lines
-    loose = [ln for ln in lines if ln != "-e ." and "==" not in ln]
+def lock_pins() -> dict[str, list[str]]:
+    """The lock's pins, name -> versions (a universal lock may pin a name once per marker)."""
+    pins: dict[str, list[str]] = {}
+    for ln in (ROOT / "requirements.txt").read_text().splitlines():
+        ln = ln.split(";")[0].strip()
+        if ln and not ln.startswith(("#", "-e")):
+            name, _, version = ln.partition("==")
+            pins.setdefault(re.sub(r"[-_.]+", "-", name).lower(), []).append(version)
+    return pins
+
+
+def test_requirements_are_an_exact_universal_lock():
+    text = (ROOT / "requirements.txt").read_text()
+    lines = [ln.strip() for ln in text.splitlines()
+             if ln.strip() and not ln.strip().startswith("#")]
+    assert "-e ." in lines, "the lock installs the package itself (editable)"
+    loose = [ln for ln in lines if ln != "-e ." and "==" not in ln.split(";")[0]]
     assert not loose, f"requirements.txt must pin exactly (==): {loose}"
-    pinned = {ln.split("==")[0].lower() for ln in lines if "==" in ln}
+    assert "make lock" in text and "--universal" in text, "requirements.txt comes from `make lock`"
+    assert re.search(r"; python_full_version [<>]", text), "a universal lock marks per-version pins"
+    pins = lock_pins()
     for needed in ["jupyter-book", "nbgrader", "jupyterlab", "ipywidgets", "ipympl", "matplotlib",
-                   "numpy", "sympy", "scipy", "pytest", "nbval", "myst-nb", "sphinx"]:
-        assert needed in pinned, f"{needed} missing from requirements.txt"
-    jb = next(ln for ln in lines if ln.lower().startswith("jupyter-book=="))
-    assert jb.split("==")[1].startswith("1."), "the book is built with Jupyter Book 1.x"
+                   "numpy", "sympy", "scipy", "pytest", "nbval", "myst-nb", "sphinx", "build",
+                   "uv"]:
+        assert needed in pins, f"{needed} missing from requirements.txt"
+    assert all(v.startswith("1.") for v in pins["jupyter-book"]), "the book uses Jupyter Book 1.x"
+    assert len(pins["uv"]) == 1, "the Makefile bootstraps the one uv the lock pins"
+
+
+def test_requirements_in_holds_ranges_not_pins():
+    lines = [ln.split("#")[0].strip() for ln in (ROOT / "requirements.in").read_text().splitlines()]
+    pinned = [ln for ln in lines if "==" in ln]
+    assert not pinned, f"requirements.in holds ranges; the exact pins belong to the lock: {pinned}"
+    assert "-e ." in lines
+
+
+def test_pyproject_makefile_and_readme_agree_on_the_supported_pythons():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert meta["requires-python"] == ">=3.11"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "sys.version_info < (3, 11)" in makefile and "3.11 or newer" in makefile
+    assert "--python-version 3.11" in makefile, "the lock is resolved for every Python from 3.11"
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme[readme.index("## Quick start"):readme.index("## Other targets")]
+    assert "Python 3.11 or newer" in quick_start and "3.13" in quick_start
+    assert "3.11.5" not in quick_start, "the universal lock has no patch-level floor"
+
+
+def _workflow(name: str) -> dict:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+
+
+def _runs(workflow: dict) -> list[str]:
+    return [step.get("run", "") for job in workflow["jobs"].values()
+            for step in job.get("steps", [])]
+
+
+def test_ci_workflow_runs_ci_run_on_the_oldest_and_newest_python():
+    ci = _workflow("ci.yml")
+    (job,) = ci["jobs"].values()
+    assert {"3.11", "3.13"} <= set(job["strategy"]["matrix"]["python-version"])
+    assert "bash .ci/run" in _runs(ci)
+    setup = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python")]
+    assert setup and "matrix.python-version" in setup[0]["with"]["python-version"]
+
+
+def test_pages_workflow_publishes_what_make_book_builds():
+    pages = _workflow("pages.yml")
+    assert "make book" in _runs(pages)
+    uploads = [s for job in pages["jobs"].values() for s in job.get("steps", [])
+               if s.get("uses", "").startswith("actions/upload-pages-artifact")]
+    assert uploads and uploads[0]["with"]["path"] == "_build/html"
+    readme = (ROOT / "README.md").read_text()
+    assert "make book" in readme and "_build/html" in readme
+
+
+def test_launch_buttons_stay_off_until_a_repository_url_is_set():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    buttons = config.get("launch_buttons", {})
+    on = [k for k in ("binderhub_url", "colab_url", "jupyterhub_url") if buttons.get(k)]
+    url = (config.get("repository") or {}).get("url", "")
+    assert not on or url.startswith("https://"), (
+        f"launch buttons {on} need repository.url (a public repository) in _config.yml")
+
+
+def test_the_assignments_page_offers_every_student_notebook():
+    page = (ROOT / "book" / "assignments.md").read_text()
+    for folder in sorted(p for p in (ROOT / "exercises").iterdir() if p.is_dir()):
+        link = f"<../exercises/{folder.name}/{folder.name}.ipynb>"
+        assert (folder / f"{folder.name}.ipynb").exists()
+        assert link in page, f"book/assignments.md has no download link for {folder.name}"
 
 
 def test_package_metadata_declares_runtime_dependencies():
@@ -147,3 +224,7 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make test" in ci and "make test" in readme and "make book" in readme
+    commands = [ln.strip() for ln in ci.splitlines()
+                if ln.strip() and not ln.lstrip().startswith("#")]
+    assert commands[-1] == "make test"
+    assert not any(c.startswith("make") and c != "make test" for c in commands)
