@@ -235,9 +235,13 @@ def command(connection_file: str, kernel_args: list[str], cwd: str) -> list[str]
     for name in PASSED_THROUGH:
         if os.environ.get(name):
             env[name] = os.environ[name]
-    cmd = [bwrap_path() or "bwrap", *_system_binds(), *_python_binds(),
-           "--proc", "/proc", "--dev", "/dev",
+    # bwrap mounts in argument order: the fresh /tmp comes first, so that the binds after it
+    # (the venv, the package, the connection folder, the working copy) stay visible when
+    # they live under /tmp themselves (a repository cloned there, as CI may do)
+    cmd = [bwrap_path() or "bwrap",
            "--size", str(int(limits["tmp_bytes"])), "--tmpfs", "/tmp",
+           "--proc", "/proc", "--dev", "/dev",
+           *_system_binds(), *_python_binds(),
            "--bind", str(private / "home"), HOME,
            "--bind", runtime, runtime,
            "--bind", str(private / "work"), cwd, "--chdir", cwd,
