@@ -7,6 +7,9 @@ and what to do about it.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 __all__: list[str] = []
@@ -74,3 +77,57 @@ def as_symmetric(H, name: str = "H", rtol: float = 1e-8) -> np.ndarray:
             "or pass (H + H.T) / 2"
         )
     return (A + A.T) / 2
+
+
+def as_int(value, name: str, minimum: int = 0, meaning: str = "") -> int:
+    """Return ``value`` as a Python int >= ``minimum``, or raise.
+
+    A value that is not an integer (a float such as ``10.0``, a string, ``True``) is a
+    ``TypeError``; an integer below ``minimum`` is a ``ValueError``. ``meaning`` names
+    what the number counts, for the message ("the number of stored pairs").
+
+    Examples
+    --------
+    >>> as_int(3, "m", 1)
+    3
+    >>> as_int(0, "m", 1, "the number of stored pairs")
+    Traceback (most recent call last):
+    ...
+    ValueError: m (the number of stored pairs) must be an integer >= 1, got 0
+    """
+    label = f"{name} ({meaning})" if meaning else name
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{label} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})"
+            + ("; write it without a decimal point" if isinstance(value, float) else "")
+        )
+    if value < minimum:
+        raise ValueError(f"{label} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def as_positive(value, name: str, allow_zero: bool = False, meaning: str = "") -> float:
+    """Return ``value`` as a finite float > 0 (>= 0 with ``allow_zero``), or raise.
+
+    Something that is not a real number (a string, ``None``, a complex number, a bool)
+    is a ``TypeError``; NaN, an infinity or a value out of range is a ``ValueError``.
+
+    Examples
+    --------
+    >>> as_positive(0.5, "lr")
+    0.5
+    >>> as_positive(0.0, "lr", meaning="the step size")
+    Traceback (most recent call last):
+    ...
+    ValueError: lr (the step size) must be a finite number > 0, got 0.0
+    """
+    label = f"{name} ({meaning})" if meaning else name
+    bound = ">= 0" if allow_zero else "> 0"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{label} must be a finite number {bound}, got {value!r} ({type(value).__name__})"
+        )
+    value = float(value)
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{label} must be a finite number {bound}, got {value!r}")
+    return value

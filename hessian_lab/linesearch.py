@@ -12,6 +12,12 @@ picks a step length alpha > 0 for phi(alpha) = f(x + alpha p):
   The curvature condition guarantees y^T s > 0 for s = alpha p and
   y = grad f(x + s) - grad f(x), which BFGS needs (Chapter 11, quasi-Newton methods).
 
+Both check their arguments and evaluate f(x) and grad f(x) if not given. The
+optimizers, which already hold f(x) and the slope phi'(0) = grad f(x) . p, call the
+same searches through :func:`armijo_backtrack` and :func:`strong_wolfe`, which take
+the slope and check nothing; the constants are named once, here: :data:`C1`,
+:data:`C2`, :data:`SHRINK`.
+
 A function value that is NaN or infinite is read as "the step was too long" and the
 step is shrunk; no line search raises on it. Chapter 8 (Newton's method) motivates the
 line search: the full Newton step alpha = 1 can increase f far from a minimum.
@@ -26,9 +32,29 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_vector
+from ._checks import as_int, as_positive, as_vector
 
-__all__ = ["LineSearchResult", "backtracking", "wolfe_line_search"]
+__all__ = [
+    "C1",
+    "C2",
+    "SHRINK",
+    "LineSearchResult",
+    "backtracking",
+    "wolfe_line_search",
+    "armijo_backtrack",
+    "strong_wolfe",
+    "check_wolfe_constants",
+]
+
+#: The sufficient-decrease constant c1 of the Armijo and Wolfe conditions (scipy's and
+#: Nocedal & Wright's choice): accept a step that achieves 1e-4 of the decrease the
+#: slope promises.
+C1 = 1e-4
+#: The curvature constant c2 of the strong Wolfe conditions for Newton and quasi-Newton
+#: directions (0.1 would suit nonlinear conjugate gradients).
+C2 = 0.9
+#: The factor by which backtracking shortens a rejected step.
+SHRINK = 0.5
 
 
 @dataclass
@@ -46,7 +72,7 @@ class LineSearchResult:
     g_new : ndarray or None
         grad f(x_new) when the search evaluated it (always for the Wolfe search when
         it succeeds; never for backtracking).
-    nfev, ngev : int
+    nfev, njev : int
         Numbers of function and gradient evaluations made by the search.
     success : bool
         Whether the step satisfies the requested conditions.
@@ -67,9 +93,27 @@ class LineSearchResult:
     f_new: float
     g_new: np.ndarray | None
     nfev: int
-    ngev: int
+    njev: int
     success: bool
     message: str
+
+
+def check_wolfe_constants(c1: float, c2: float) -> tuple[float, float]:
+    """Return (c1, c2) as floats if 0 < c1 < c2 < 1, else raise ValueError.
+
+    Examples
+    --------
+    >>> check_wolfe_constants(1e-4, 0.9)
+    (0.0001, 0.9)
+    """
+    c1 = as_positive(c1, "c1", meaning="the sufficient-decrease constant")
+    c2 = as_positive(c2, "c2", meaning="the curvature constant")
+    if not c1 < c2 < 1.0:
+        raise ValueError(
+            f"the Wolfe constants need 0 < c1 < c2 < 1; got c1={c1}, c2={c2} "
+            f"(the usual choice is c1 = {C1}, c2 = {C2})"
+        )
+    return c1, c2
 
 
 def _slope(g0: np.ndarray, p: np.ndarray) -> float:
@@ -101,8 +145,8 @@ def backtracking(
     f0: float | None,
     g0: ArrayLike,
     alpha0: float = 1.0,
-    c1: float = 1e-4,
-    rho: float = 0.5,
+    c1: float = C1,
+    rho: float = SHRINK,
     max_iter: int = 60,
 ) -> LineSearchResult:
     """Backtracking (Armijo) line search.
@@ -146,17 +190,48 @@ def backtracking(
     x, p, g0 = _validated(x, p, g0)
     if not (0.0 < c1 < 1.0 and 0.0 < rho < 1.0 and alpha0 > 0.0):
         raise ValueError(f"need 0 < c1 < 1, 0 < rho < 1, alpha0 > 0; got {c1}, {rho}, {alpha0}")
+    max_iter = as_int(max_iter, "max_iter", 1, "the number of trial steps")
     nfev = 0
     if f0 is None:
         with np.errstate(all="ignore"):
             f0 = float(f(x))
         nfev += 1
-    return _armijo_backtrack(f, x, p, float(f0), _slope(g0, p), alpha0, c1, rho, max_iter, nfev)
+    res = armijo_backtrack(f, x, p, float(f0), _slope(g0, p), alpha0=alpha0, c1=c1, rho=rho,
+                           max_iter=max_iter)
+    res.nfev += nfev
+    return res
 
 
-def _armijo_backtrack(f, x, p, f0, slope, alpha0, c1, rho, max_iter, nfev=0):
-    """The backtracking loop itself; the optimizers call it without re-validating."""
+def armijo_backtrack(
+    f: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    p: np.ndarray,
+    f0: float,
+    slope: float,
+    *,
+    alpha0: float = 1.0,
+    c1: float = C1,
+    rho: float = SHRINK,
+    max_iter: int = 60,
+) -> LineSearchResult:
+    """The backtracking loop of :func:`backtracking`, for a caller that knows f(x) and the slope.
+
+    ``slope`` is phi'(0) = grad f(x) . p < 0. Tries alpha = alpha0, rho alpha0, ... and
+    returns the first alpha with f(x + alpha p) <= f0 + c1 alpha slope. Nothing is
+    checked (the optimizers have checked x, p and the constants once): call
+    :func:`backtracking` with your own arguments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = lambda x: float(x @ x)
+    >>> x = np.array([1.0, 1.0])
+    >>> res = armijo_backtrack(f, x, -2 * x, f(x), -8.0)
+    >>> res.alpha, res.nfev
+    (0.5, 2)
+    """
     alpha = alpha0
+    nfev = 0
     with np.errstate(all="ignore"):
         for _ in range(max_iter):
             x_new = x + alpha * p
@@ -177,8 +252,8 @@ def wolfe_line_search(
     p: ArrayLike,
     f0: float | None = None,
     g0: ArrayLike | None = None,
-    c1: float = 1e-4,
-    c2: float = 0.9,
+    c1: float = C1,
+    c2: float = C2,
     alpha0: float = 1.0,
     max_iter: int = 30,
 ) -> LineSearchResult:
@@ -237,24 +312,24 @@ def wolfe_line_search(
     """
     x = as_vector(x, "x")
     p = as_vector(p, "p", n=x.size)
-    if not (0.0 < c1 < c2 < 1.0):
-        raise ValueError(f"the Wolfe constants need 0 < c1 < c2 < 1; got c1={c1}, c2={c2}")
-    if not alpha0 > 0.0:
-        raise ValueError(f"alpha0 must be > 0, got {alpha0}")
-    nfev = ngev = 0
+    c1, c2 = check_wolfe_constants(c1, c2)
+    alpha0 = as_positive(alpha0, "alpha0", meaning="the first trial step")
+    max_iter = as_int(max_iter, "max_iter", 1, "the number of trial steps in each phase")
+    nfev = njev = 0
     with np.errstate(all="ignore"):
         if f0 is None:
             f0 = float(f(x))
             nfev += 1
         if g0 is None:
             g0 = np.asarray(grad(x), dtype=float)
-            ngev += 1
+            njev += 1
     g0 = as_vector(g0, "g0", n=x.size)
     if not _finite(float(f0)):
         raise ValueError(f"f(x) = {f0} is not finite; a line search needs a finite start")
-    res = _strong_wolfe(f, grad, x, p, float(f0), _slope(g0, p), c1, c2, alpha0, max_iter)
+    res = strong_wolfe(f, grad, x, p, float(f0), _slope(g0, p), alpha0=alpha0, c1=c1, c2=c2,
+                       max_iter=max_iter)
     res.nfev += nfev
-    res.ngev += ngev
+    res.njev += njev
     return res
 
 
@@ -263,7 +338,7 @@ class _Line:
 
     def __init__(self, f, grad, x, p):
         self.f, self.grad, self.x, self.p = f, grad, x, p
-        self.nfev = self.ngev = 0
+        self.nfev = self.njev = 0
         self.point = self.gradient = None
 
     def value(self, alpha: float) -> float:
@@ -275,7 +350,7 @@ class _Line:
     def slope(self) -> float:
         """phi' at the last point evaluated by :meth:`value` (NaN if not finite)."""
         self.gradient = np.asarray(self.grad(self.point), dtype=float)
-        self.ngev += 1
+        self.njev += 1
         return float(self.gradient @ self.p)
 
 
@@ -309,8 +384,35 @@ def _interpolate(lo, phi_lo, dphi_lo, hi, phi_hi, dphi_hi) -> float:
     return trial
 
 
-def _strong_wolfe(f, grad, x, p, f0, slope0, c1, c2, alpha0, max_iter) -> LineSearchResult:
-    """Bracketing phase (Nocedal & Wright Algorithm 3.5), then :func:`_zoom`."""
+def strong_wolfe(
+    f: Callable[[np.ndarray], float],
+    grad: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    p: np.ndarray,
+    f0: float,
+    slope0: float,
+    *,
+    alpha0: float = 1.0,
+    c1: float = C1,
+    c2: float = C2,
+    max_iter: int = 30,
+) -> LineSearchResult:
+    """The search of :func:`wolfe_line_search`, for a caller that knows f(x) and the slope.
+
+    ``slope0`` is phi'(0) = grad f(x) . p < 0. The bracketing phase (Nocedal & Wright,
+    Algorithm 3.5) doubles alpha from ``alpha0`` until an interval holds acceptable
+    steps, then the zoom phase (Algorithm 3.6) shrinks it. Nothing is checked: call
+    :func:`wolfe_line_search` with your own arguments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f, grad = (lambda x: float(x @ x)), (lambda x: 2 * x)
+    >>> x = np.array([1.0, 1.0])
+    >>> res = strong_wolfe(f, grad, x, -x, f(x), -4.0)   # the exact minimiser, alpha = 1
+    >>> res.alpha, res.f_new, res.success
+    (1.0, 0.0, True)
+    """
     line = _Line(f, grad, x, p)
     prev, phi_prev, dphi_prev = 0.0, f0, slope0
     prev_state = None  # (point, gradient) at prev once prev > 0
@@ -375,15 +477,15 @@ def _zoom(line, f0, slope0, c1, c2, low_end, high_end, max_iter):
     msg = "the bracket shrank to rounding level without meeting the strong Wolfe conditions"
     if best_point is not None and lo > 0.0:
         # Sufficient decrease holds at lo, so the step is still usable.
-        return LineSearchResult(lo, best_point, phi_lo, best_gradient, line.nfev, line.ngev,
+        return LineSearchResult(lo, best_point, phi_lo, best_gradient, line.nfev, line.njev,
                                 False, msg + f"; best step alpha = {lo:.3g} decreases f")
     return _failure(line, line.x, f0, msg)
 
 
 def _success(line, alpha, phi) -> LineSearchResult:
     msg = f"strong Wolfe conditions hold at alpha = {alpha:.3g}"
-    return LineSearchResult(alpha, line.point, phi, line.gradient, line.nfev, line.ngev, True, msg)
+    return LineSearchResult(alpha, line.point, phi, line.gradient, line.nfev, line.njev, True, msg)
 
 
 def _failure(line, x, f0, msg) -> LineSearchResult:
-    return LineSearchResult(0.0, x, f0, None, line.nfev, line.ngev, False, msg)
+    return LineSearchResult(0.0, x, f0, None, line.nfev, line.njev, False, msg)

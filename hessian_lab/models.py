@@ -22,7 +22,7 @@ import numbers
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_vector
+from ._checks import as_int, as_vector
 
 __all__ = ["MLP", "make_regression_data", "mlp_of_size"]
 
@@ -47,22 +47,6 @@ def _as_data_matrix(A, name: str) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf; pass finite data")
     return arr
-
-
-def _as_positive_int(k, name: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {k!r} ({type(k).__name__})")
-    if k <= 0:
-        raise ValueError(f"{name} must be positive, got {k}")
-    return int(k)
-
-
-def _times_transpose(A: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """``A @ W.T``, by broadcasting when the inner dimension is 1 (BLAS is slow at outer
-    products, which are pure memory traffic)."""
-    if A.shape[1] == 1:
-        return A * W.T
-    return A @ W.T
 
 
 def _scale_by_product(M: np.ndarray, A: np.ndarray, W: np.ndarray) -> None:
@@ -141,7 +125,7 @@ class MLP:
             )
         if isinstance(hidden, numbers.Integral):
             hidden = (hidden,)
-        self.hidden = tuple(_as_positive_int(h, "each hidden width") for h in hidden)
+        self.hidden = tuple(as_int(h, "each hidden width", 1) for h in hidden)
         self.sizes = (self.X.shape[1], *self.hidden, self.Y.shape[1])
         self.n_samples = self.X.shape[0]
         self._X1 = np.hstack([self.X, np.ones((self.n_samples, 1))])  # [X, 1]
@@ -330,25 +314,22 @@ class MLP:
 
         Forward-over-reverse: ``R{.} = d/dt (.)(theta + t v) at t = 0`` is pushed through
         the forward pass and then through the backward pass, so ``R{grad L} = H v``. With
-        ``D_l = 1 - z_l^2`` (tanh's derivative) the passes are
+        ``(V_l, c_l)`` the blocks of ``v`` and ``D_l = 1 - z_l^2`` (tanh's derivative):
 
-        * forward: ``R{a_l} = R{z_{l-1}} W_l + z_{l-1} V_l + c_l``,
-          ``R{z_l} = D_l * R{a_l}``, ``R{z_0} = 0``;
-        * output: ``R{delta_L} = R{F} / N``;
+        * forward: ``a_l = z_{l-1} W_l + b_l``, ``z_l = tanh(a_l)`` and
+          ``R{a_l} = R{z_{l-1}} W_l + z_{l-1} V_l + c_l``, ``R{z_l} = D_l * R{a_l}``,
+          ``R{z_0} = 0``; the output ``F = a_L`` (no tanh);
+        * output: ``delta_L = (F - Y) / N`` and ``R{delta_L} = R{F} / N``;
         * backward: ``R{dL/dW_l} = R{z_{l-1}}^T delta_l + z_{l-1}^T R{delta_l}``,
           ``R{dL/db_l} = sum R{delta_l}``, and
           ``R{delta_{l-1}} = (R{delta_l} W_l^T + delta_l V_l^T) * D_{l-1}
           - 2 (delta_l W_l^T) * z_{l-1} * R{z_{l-1}}``,
+          ``delta_{l-1} = (delta_l W_l^T) * D_{l-1}``.
 
-        where ``(V_l, c_l)`` are the blocks of ``v``. The matrix ``H`` is never formed:
-        memory is O(n) for the parameters plus three activation-sized arrays per hidden
-        layer, and the cost is a small constant times a gradient. Counting matrix products,
-        the first layer needs three (``X W_1``, ``X V_1``, ``X^T R{delta_1}``) against the
-        gradient's two, and a hidden-to-hidden layer eight against three; the elementwise
-        work on the N x width activations (D, R{z}, R{delta}) is about three times the
-        gradient's. So one hidden layer fed by many inputs costs about 1.5 gradients, a thin
-        input layer (elementwise work dominating) or deep stacks of wide layers about 2-3
-        (``benchmarks/bench_mlp.py`` measures it).
+        The matrix ``H`` is never formed: memory is O(n) for the vectors plus a few
+        activation-sized arrays per layer, and the cost is a small constant times a
+        gradient. This is the formula written out; :meth:`hvp_fast` computes the same
+        product with fewer temporary arrays (the benchmarks use it).
 
         Examples
         --------
@@ -356,6 +337,59 @@ class MLP:
         >>> net = MLP([[1.0], [2.0]], [0.0, 1.0], hidden=())  # linear: H = X~^T X~ / N
         >>> net.hvp([0.0, 0.0], [1.0, 0.0]).tolist()  # first column of [[2.5, 1.5], [1.5, 1]]
         [2.5, 1.5]
+        """
+        params = self.unflatten(self._check(theta))
+        tangents = self.unflatten(self._check(v, "v"))
+        N = self.n_samples
+
+        # forward pass, with the tangents R{z} beside the activations z
+        z, Rz = self.X, np.zeros_like(self.X)
+        zs, Rzs = [z], [Rz]
+        for (W, b), (V, c) in zip(params[:-1], tangents[:-1], strict=True):
+            Ra = Rz @ W + z @ V + c
+            z = np.tanh(z @ W + b)
+            Rz = (1 - z**2) * Ra
+            zs.append(z)
+            Rzs.append(Rz)
+        (W, b), (V, c) = params[-1], tangents[-1]
+        F = z @ W + b
+        RF = Rz @ W + z @ V + c
+        delta, Rdelta = (F - self.Y) / N, RF / N
+
+        # backward pass, with R{delta} beside delta
+        Hv = []
+        for layer in reversed(range(len(params))):
+            W, V = params[layer][0], tangents[layer][0]
+            z, Rz = zs[layer], Rzs[layer]
+            Hv.append((Rz.T @ delta + z.T @ Rdelta, Rdelta.sum(axis=0)))  # R{dL/dW}, R{dL/db}
+            if layer > 0:
+                D = 1 - z**2
+                back = delta @ W.T
+                Rdelta = (Rdelta @ W.T + delta @ V.T) * D - 2 * back * z * Rz
+                delta = back * D
+        return np.concatenate([np.concatenate([RdW.ravel(), Rdb]) for RdW, Rdb in Hv[::-1]])
+
+    def hvp_fast(self, theta: ArrayLike, v: ArrayLike) -> np.ndarray:
+        """:meth:`hvp` with the memory reused: the same product, equal to rounding.
+
+        The passes of :meth:`hvp`, with the bias folded into each layer's matrix
+        (``[z, 1] @ [W; b]``), the results written straight into the output vector, two
+        products fused into one where they share a shape, and every activation-sized
+        array overwritten once it is dead. Counting matrix products, the first layer
+        needs three (``X W_1``, ``X V_1``, ``X^T R{delta_1}``) against the gradient's
+        two, and a hidden-to-hidden layer eight against three; the elementwise work on
+        the N x width activations (D, R{z}, R{delta}) is about three times the
+        gradient's. So one hidden layer fed by many inputs costs about 1.5 gradients, a
+        thin input layer (elementwise work dominating) or deep stacks of wide layers
+        about 2-3 (``benchmarks/bench_mlp.py`` measures it against :meth:`grad`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> net = MLP(*make_regression_data(30, 3, 2, rng=0), hidden=(5, 4), rng=0)
+        >>> theta, v = net.init_params(), np.ones(net.n_params)
+        >>> bool(np.allclose(net.hvp_fast(theta, v), net.hvp(theta, v), rtol=1e-13))
+        True
         """
         theta = self._check(theta)
         v = self._check(v, "v")
@@ -466,7 +500,7 @@ class MLP:
         e = np.zeros(n)
         for j in range(n):
             e[j] = 1.0
-            H[:, j] = self.hvp(theta, e)
+            H[:, j] = self.hvp_fast(theta, e)
             e[j] = 0.0
         return (H + H.T) / 2
 
@@ -492,9 +526,9 @@ def make_regression_data(
     >>> bool(np.array_equal(Y, make_regression_data(100, 5, 2, rng=1)[1]))
     True
     """
-    n_samples = _as_positive_int(n_samples, "n_samples")
-    n_in = _as_positive_int(n_in, "n_in")
-    n_out = _as_positive_int(n_out, "n_out")
+    n_samples = as_int(n_samples, "n_samples", 1)
+    n_in = as_int(n_in, "n_in", 1)
+    n_out = as_int(n_out, "n_out", 1)
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise must be a finite non-negative number, got {noise!r}")
     gen = np.random.default_rng(rng)
@@ -530,8 +564,8 @@ def mlp_of_size(
     >>> net.hidden, net.n_params
     ((95, 95), 10071)
     """
-    n_params = _as_positive_int(n_params, "n_params")
-    depth = _as_positive_int(depth, "depth")
+    n_params = as_int(n_params, "n_params", 1)
+    depth = as_int(depth, "depth", 1)
     a = depth - 1
     b = n_in + 1 + (depth - 1) + n_out
     c = n_out - n_params

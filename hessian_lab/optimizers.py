@@ -21,17 +21,19 @@ inverse Hessian** in BFGS and L-BFGS; Nocedal & Wright call it H_k.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_symmetric, as_vector
-from .linesearch import _armijo_backtrack, _strong_wolfe
+from ._checks import as_int, as_positive, as_symmetric, as_vector
+from .linesearch import C1, C2, armijo_backtrack, check_wolfe_constants, strong_wolfe
 
 __all__ = [
     "OptimizeResult",
+    "LeastSquaresResult",
     "gradient_descent",
     "momentum",
     "newton",
@@ -57,9 +59,9 @@ class OptimizeResult:
     x : ndarray
         The final iterate.
     fun : float
-        f(x) (for least squares: ||r(x)||^2 / 2).
+        f(x) (for least squares, see :class:`LeastSquaresResult`: the residuals r(x)).
     jac : ndarray
-        The gradient at x (for least squares: J^T r).
+        The gradient at x (for least squares: the Jacobian J(x)).
     nit : int
         Number of iterations (steps) taken.
     nfev, njev, nhev : int
@@ -79,6 +81,9 @@ class OptimizeResult:
     extras : dict
         Method-specific records, e.g. the Hessian shifts of Newton or the skipped
         BFGS updates.
+    hess_inv : ndarray or None
+        BFGS's final approximation of the inverse Hessian (B in the book's notation);
+        None for the other methods.
 
     Examples
     --------
@@ -101,6 +106,42 @@ class OptimizeResult:
     path: np.ndarray = field(repr=False)
     status: int = CONVERGED
     extras: dict = field(default_factory=dict, repr=False)
+    hess_inv: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass
+class LeastSquaresResult(OptimizeResult):
+    """The outcome of :func:`gauss_newton` or :func:`levenberg_marquardt`.
+
+    The fields of :class:`OptimizeResult`, named as in ``scipy.optimize.least_squares``:
+    ``fun`` is the residual vector r(x) and ``jac`` the Jacobian J(x) (both at the
+    final x), and
+
+    Attributes
+    ----------
+    cost : float
+        The loss L(x) = ||r(x)||^2 / 2.
+    grad : ndarray
+        Its gradient J^T r; ``tol`` applies to it.
+    optimality : float
+        ||J^T r||_inf, the number compared with ``tol``.
+
+    ``njev`` counts calls of the Jacobian and ``nhev`` is 0.
+
+    Examples
+    --------
+    >>> from hessian_lab import curve_fit_problem, gauss_newton
+    >>> prob = curve_fit_problem(noise=0.0)
+    >>> res = gauss_newton(prob.residual, prob.jacobian, prob.theta0)
+    >>> res.fun.shape == prob.t.shape, res.jac.shape == (prob.t.size, 2)
+    (True, True)
+    >>> bool(res.cost == (res.fun @ res.fun) / 2), bool(res.optimality <= 1e-6)
+    (True, True)
+    """
+
+    cost: float = 0.0
+    grad: np.ndarray | None = field(default=None, repr=False)
+    optimality: float = 0.0
 
 
 # --------------------------------------------------------------------------- shared machinery
@@ -134,17 +175,8 @@ class _Path:
 
 
 def _check_settings(tol, max_iter) -> None:
-    if not (isinstance(tol, int | float | np.floating) and math.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a finite number >= 0 (a gradient norm), got {tol!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 0:
-        raise ValueError(f"max_iter must be an integer >= 0, got {max_iter!r}")
-
-
-def _positive(value, name: str) -> float:
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return value
+    as_positive(tol, "tol", allow_zero=True, meaning="a gradient norm")
+    as_int(max_iter, "max_iter", 0)
 
 
 def _inf_norm(g: np.ndarray) -> float:
@@ -185,7 +217,8 @@ def _stop_reason(fx: float, g: np.ndarray, tol: float, nit: int, max_iter: int):
     return None
 
 
-def _result(x, fx, g, nit, f, grad, hess, stop, path, extras=None, success=None):
+def _result(x, fx, g, nit, f, grad, hess, stop, path, extras=None, success=None,
+            hess_inv=None):
     status, message = stop
     return OptimizeResult(
         x=x,
@@ -200,6 +233,7 @@ def _result(x, fx, g, nit, f, grad, hess, stop, path, extras=None, success=None)
         path=path.array(x),
         status=status,
         extras={} if extras is None else extras,
+        hess_inv=hess_inv,
     )
 
 
@@ -241,7 +275,7 @@ def gradient_descent(
     """
     x, f, grad = _start(f, grad, x0)
     _check_settings(tol, max_iter)
-    lr = _positive(lr, "lr")
+    lr = as_positive(lr, "lr", meaning="the step size")
     path = _Path(x, store_path)
     with np.errstate(all="ignore"):
         fx = float(f(x))
@@ -249,7 +283,7 @@ def gradient_descent(
         nit = 0
         while (stop := _stop_reason(fx, g, tol, nit, max_iter)) is None:
             if line_search:
-                step = _armijo_backtrack(f, x, -g, fx, -float(g @ g), lr, 1e-4, 0.5, 60)
+                step = armijo_backtrack(f, x, -g, fx, -float(g @ g), alpha0=lr)
                 if not step.success:
                     stop = LINE_SEARCH_FAILED, f"Stopped: line search failed: {step.message}."
                     break
@@ -294,7 +328,7 @@ def momentum(
     """
     x, f, grad = _start(f, grad, x0)
     _check_settings(tol, max_iter)
-    lr = _positive(lr, "lr")
+    lr = as_positive(lr, "lr", meaning="the step size")
     beta = float(beta)
     if not 0.0 <= beta < 1.0:
         raise ValueError(f"beta must be in [0, 1), got {beta!r}")
@@ -349,7 +383,8 @@ def sam(
     """
     x, f, grad = _start(f, grad, x0)
     _check_settings(tol, max_iter)
-    rho, lr = _positive(rho, "rho"), _positive(lr, "lr")
+    rho = as_positive(rho, "rho", meaning="the radius of the perturbation")
+    lr = as_positive(lr, "lr", meaning="the step size")
     path = _Path(x, store_path)
     with np.errstate(all="ignore"):
         fx = float(f(x))
@@ -469,7 +504,7 @@ def newton(
                     )
                     break
                 p = -np.linalg.solve(L.T, np.linalg.solve(L, g))
-                step = _armijo_backtrack(f, x, p, fx, float(g @ p), 1.0, 1e-4, 0.5, 60)
+                step = armijo_backtrack(f, x, p, fx, float(g @ p), alpha0=1.0)
                 if not step.success:
                     stop = LINE_SEARCH_FAILED, f"Stopped: line search failed: {step.message}."
                     break
@@ -532,8 +567,8 @@ def bfgs(
     B0: ArrayLike | None = None,
     tol: float = 1e-6,
     max_iter: int = 1000,
-    c1: float = 1e-4,
-    c2: float = 0.9,
+    c1: float = C1,
+    c2: float = C2,
     store_path: bool = True,
 ) -> OptimizeResult:
     """BFGS, a quasi-Newton method (Chapter 11): B approximates the INVERSE Hessian.
@@ -566,6 +601,7 @@ def bfgs(
     """
     x, f, grad = _start(f, grad, x0)
     _check_settings(tol, max_iter)
+    c1, c2 = check_wolfe_constants(c1, c2)
     n = x.size
     scale_first = B0 is None
     if B0 is None:
@@ -593,7 +629,7 @@ def bfgs(
                 p, slope = -g, -float(g @ g)
             # an unscaled B = I gives p = -g: take a first step of length 1
             alpha0 = min(1.0, 1.0 / np.linalg.norm(g)) if (fresh and scale_first) else 1.0
-            step = _strong_wolfe(f, grad, x, p, fx, slope, c1, c2, alpha0, 30)
+            step = strong_wolfe(f, grad, x, p, fx, slope, alpha0=alpha0, c1=c1, c2=c2)
             if step.alpha == 0.0:
                 if fresh:
                     stop = LINE_SEARCH_FAILED, (
@@ -617,13 +653,8 @@ def bfgs(
             x, fx, g = step.x_new, step.f_new, step.g_new
             nit += 1
             path.append(x)
-    extras = {
-        "B": B,
-        "skipped_updates": skipped,
-        "secant_residuals": secant_residuals,
-        "resets": resets,
-    }
-    return _result(x, fx, g, nit, f, grad, None, stop, path, extras)
+    extras = {"skipped_updates": skipped, "secant_residuals": secant_residuals, "resets": resets}
+    return _result(x, fx, g, nit, f, grad, None, stop, path, extras, hess_inv=B)
 
 
 def two_loop(
@@ -631,7 +662,6 @@ def two_loop(
     s_list: Sequence[np.ndarray],
     y_list: Sequence[np.ndarray],
     gamma: float,
-    rho_list: Sequence[float] | None = None,
 ) -> np.ndarray:
     """The L-BFGS two-loop recursion: returns B g without forming B (Chapter 11).
 
@@ -644,7 +674,9 @@ def two_loop(
         for i = oldest ... newest:   b = rho_i y_i^T r;     r = r + (a_i - b) s_i
         return r                      # = B g; the L-BFGS direction is p = -r
 
-    Cost 4mn multiplications and O(n) extra memory for m pairs.
+    Cost 4mn multiplications and O(n) extra memory for m pairs. :func:`lbfgs` runs the
+    same recursion in place (``_two_loop_in_place``), which saves the temporary arrays
+    that each ``q - a_i y_i`` makes; the tests check that the two agree.
 
     Examples
     --------
@@ -659,19 +691,38 @@ def two_loop(
     >>> np.allclose(two_loop(g, s_list, y_list, gamma=1.0), B @ g)
     True
     """
-    if rho_list is None:
-        rho_list = [1.0 / float(y @ s) for s, y in zip(s_list, y_list, strict=True)]
+    m = len(s_list)
+    rho = [1.0 / (y_list[i] @ s_list[i]) for i in range(m)]
+    a = [0.0] * m
+    q = np.array(g, dtype=float)
+    for i in reversed(range(m)):
+        a[i] = rho[i] * (s_list[i] @ q)
+        q = q - a[i] * y_list[i]
+    r = gamma * q
+    for i in range(m):
+        b = rho[i] * (y_list[i] @ r)
+        r = r + (a[i] - b) * s_list[i]
+    return r
+
+
+def _two_loop_in_place(g, pairs, gamma) -> np.ndarray:
+    """:func:`two_loop` for :func:`lbfgs`: the same recursion with one work array.
+
+    ``pairs`` holds (s, y, rho) triples, oldest first. Every ``q - a y`` and ``r + c s``
+    is done in place, so an iteration allocates two n-vectors instead of 2m + 1.
+    """
     q = np.array(g, dtype=float)
     work = np.empty_like(q)
-    a = [0.0] * len(s_list)
-    for i in reversed(range(len(s_list))):
-        a[i] = rho_list[i] * float(s_list[i] @ q)
-        q -= np.multiply(a[i], y_list[i], out=work)
+    a = [0.0] * len(pairs)
+    for i in reversed(range(len(pairs))):
+        s, y, rho = pairs[i]
+        a[i] = rho * float(s @ q)
+        q -= np.multiply(a[i], y, out=work)
     r = q
     r *= gamma
-    for i in range(len(s_list)):
-        b = rho_list[i] * float(y_list[i] @ r)
-        r += np.multiply(a[i] - b, s_list[i], out=work)
+    for i, (s, y, rho) in enumerate(pairs):
+        b = rho * float(y @ r)
+        r += np.multiply(a[i] - b, s, out=work)
     return r
 
 
@@ -682,20 +733,20 @@ def lbfgs(
     m: int = 10,
     tol: float = 1e-6,
     max_iter: int = 1000,
-    c1: float = 1e-4,
-    c2: float = 0.9,
+    c1: float = C1,
+    c2: float = C2,
     store_path: bool = True,
 ) -> OptimizeResult:
     """Limited-memory BFGS (Chapter 11): the last m pairs (s, y) stand in for B.
 
-    The direction p = -B g comes from :func:`two_loop` with B0 = gamma_k I,
-    gamma_k = s^T y / y^T y from the newest pair; the step from a strong Wolfe line
-    search (first trial alpha = 1; min(1, 1/||g||_2) while no pair is stored).
-    The pairs live in two (m + 1, n) ring buffers (one spare row receives the newest
-    pair before it is accepted), so memory is O(mn): no n x n array is ever formed.
-    A pair failing the curvature condition y^T s > sqrt(eps) ||s|| ||y|| is not
-    stored (``extras["skipped_updates"]``). If the line search fails, the memory is
-    cleared once before giving up.
+    Each iteration: the direction p = -B g from the two-loop recursion
+    (:func:`two_loop`) with B0 = gamma I, gamma = s^T y / y^T y from the newest pair; a
+    strong Wolfe line search for alpha (first trial alpha = 1; min(1, 1/||g||_2) while
+    no pair is stored); then the new pair s = alpha p, y = grad f(x + s) - grad f(x)
+    replaces the oldest once m are stored. Memory is O(mn): no n x n array is ever
+    formed. A pair failing the curvature condition y^T s > sqrt(eps) ||s|| ||y|| is
+    not stored (``extras["skipped_updates"]``). If the line search fails, the memory
+    is cleared once before giving up.
 
     Examples
     --------
@@ -707,12 +758,9 @@ def lbfgs(
     """
     x, f, grad = _start(f, grad, x0)
     _check_settings(tol, max_iter)
-    if isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 1:
-        raise ValueError(f"m (the number of stored pairs) must be an integer >= 1, got {m!r}")
-    n = x.size
-    S, Y = np.empty((m + 1, n)), np.empty((m + 1, n))  # ring buffers, row i = pair in slot i
-    rho = np.empty(m + 1)
-    slots: list[int] = []  # slots holding the pairs in use, oldest first
+    c1, c2 = check_wolfe_constants(c1, c2)
+    m = as_int(m, "m", 1, "the number of stored pairs")
+    pairs: deque[tuple[np.ndarray, np.ndarray, float]] = deque(maxlen=m)  # (s, y, 1 / y^T s)
     gamma = 1.0
     path = _Path(x, store_path)
     skipped = resets = 0
@@ -721,33 +769,27 @@ def lbfgs(
         g = _first_gradient(grad, x)
         nit = 0
         while (stop := _stop_reason(fx, g, tol, nit, max_iter)) is None:
-            if slots:
-                p = two_loop(g, [S[i] for i in slots], [Y[i] for i in slots], gamma,
-                             [rho[i] for i in slots])
-                np.negative(p, out=p)
+            if pairs:
+                p = -_two_loop_in_place(g, pairs, gamma)
                 alpha0 = 1.0
             else:  # no pairs yet (or after a reset): a steepest-descent step of length 1
                 p = -g
                 alpha0 = min(1.0, 1.0 / np.linalg.norm(g))
-            step = _strong_wolfe(f, grad, x, p, fx, float(g @ p), c1, c2, alpha0, 30)
+            step = strong_wolfe(f, grad, x, p, fx, float(g @ p), alpha0=alpha0, c1=c1, c2=c2)
             if step.alpha == 0.0:
-                if not slots:
+                if not pairs:
                     stop = LINE_SEARCH_FAILED, (
                         f"Stopped: line search failed at iteration {nit}: {step.message}."
                     )
                     break
-                slots, resets = [], resets + 1
+                pairs.clear()
+                resets += 1
                 continue
-            slot = next(i for i in range(m + 1) if i not in slots)  # a free row
-            s, y = S[slot], Y[slot]
-            np.subtract(step.x_new, x, out=s)
-            np.subtract(step.g_new, g, out=y)
+            s = step.x_new - x
+            y = step.g_new - g
             ys, yy = float(y @ s), float(y @ y)
             if _curvature_ok(ys, math.sqrt(float(s @ s)), math.sqrt(yy)):
-                if len(slots) == m:
-                    slots.pop(0)
-                slots.append(slot)
-                rho[slot] = 1.0 / ys
+                pairs.append((s, y, 1.0 / ys))  # the oldest pair drops out when m are stored
                 gamma = ys / yy
             else:
                 skipped += 1
@@ -763,6 +805,28 @@ def lbfgs(
 
 def _least_squares_start(residual, jacobian, x0):
     return as_vector(x0, "x0"), _Counted(residual, "residual"), _Counted(jacobian, "jacobian")
+
+
+def _least_squares_result(theta, r, J, loss, g, nit, residual, jacobian, stop, path,
+                          extras=None) -> LeastSquaresResult:
+    status, message = stop
+    return LeastSquaresResult(
+        x=theta,
+        fun=r,
+        jac=J,
+        nit=nit,
+        nfev=residual.calls,
+        njev=jacobian.calls,
+        nhev=0,
+        success=status == CONVERGED,
+        message=message,
+        path=path.array(theta),
+        status=status,
+        extras={} if extras is None else extras,
+        cost=float(loss),
+        grad=g,
+        optimality=_inf_norm(g),
+    )
 
 
 def _residual_and_jacobian(residual, jacobian, theta):
@@ -790,6 +854,8 @@ def gauss_newton(
     and takes the step p solving the linear least-squares problem min ||J p + r||, i.e.
     J^T J p = -J^T r (solved with an SVD-based least-squares solver, never forming
     J^T J). Full steps, no line search. The gradient is J^T r; ``tol`` applies to it.
+    Returns a :class:`LeastSquaresResult` (``fun`` the residuals, ``jac`` the Jacobian,
+    ``cost`` the loss and ``grad`` its gradient, as in ``scipy.optimize.least_squares``).
     A rank-deficient J (the step is not unique) stops the run with ``success=False``:
     damp it with :func:`levenberg_marquardt`.
 
@@ -826,7 +892,7 @@ def gauss_newton(
             r, J = _residual_and_jacobian(residual, jacobian, theta)
             nit += 1
             path.append(theta)
-    return _result(theta, loss, g, nit, residual, jacobian, None, stop, path)
+    return _least_squares_result(theta, r, J, loss, g, nit, residual, jacobian, stop, path)
 
 
 def levenberg_marquardt(
@@ -855,7 +921,8 @@ def levenberg_marquardt(
     if rho > 0 the step is accepted and ``lambda *= max(1/3, 1 - (2 rho - 1)^3)``, else it is
     rejected and lambda grows by a factor that doubles on each consecutive rejection
     (Madsen, Nielsen & Tingleff's rule). Every trial counts as an iteration; a rejected
-    trial repeats theta in ``path``. ``extras["lambdas"]`` records lambda per trial.
+    trial repeats theta in ``path``. Returns a :class:`LeastSquaresResult`;
+    ``extras["lambdas"]`` records lambda per trial.
     Because it accepts steps by comparing values of L, LM cannot certify a gradient
     much below the size at which decreases of L drown in rounding (around 1e-9 for a
     loss of order 1e-2); a smaller ``tol`` ends with ``success=False`` and says so,
@@ -871,7 +938,7 @@ def levenberg_marquardt(
     """
     theta, residual, jacobian = _least_squares_start(residual, jacobian, x0)
     _check_settings(tol, max_iter)
-    lam0 = _positive(lam0, "lam0")
+    lam0 = as_positive(lam0, "lam0", meaning="the initial damping factor")
     path = _Path(theta, store_path)
     lambdas: list[float] = []
     identity = np.eye(theta.size)
@@ -916,5 +983,5 @@ def levenberg_marquardt(
                 growth *= 2.0
             nit += 1
             path.append(theta)
-    return _result(theta, loss, g, nit, residual, jacobian, None, stop, path,
-                   {"lambdas": lambdas})
+    return _least_squares_result(theta, r, J, loss, g, nit, residual, jacobian, stop, path,
+                                 {"lambdas": lambdas})

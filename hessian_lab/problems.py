@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._checks import as_int
+
 __all__ = [
     "Problem",
     "LeastSquaresProblem",
@@ -289,9 +291,7 @@ def rosenbrock(n: int = 2, kind: str = "chained") -> Problem:
     >>> np.allclose(prob.hessp(prob.x0, np.ones(4)), prob.hess(prob.x0) @ np.ones(4))
     True
     """
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
-    n = int(n)
+    n = as_int(n, "n", 2, "the dimension")
     if kind == "chained":
         return _chained_rosenbrock(n)
     if kind == "extended":
@@ -427,9 +427,7 @@ def quadratic(
     kappa = float(kappa)
     if not np.isfinite(kappa) or kappa < 1.0:
         raise ValueError(f"kappa must be a finite condition number >= 1, got {kappa!r}")
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    n = int(n)
+    n = as_int(n, "n", 1, "the dimension")
     eigenvalues = np.geomspace(1.0, kappa, n) if n > 1 else np.array([1.0])
     if rng is None:
         A = np.diag(eigenvalues)
@@ -706,8 +704,7 @@ def curve_fit_problem(
     >>> prob.jacobian(prob.theta0).shape
     (40, 2)
     """
-    if isinstance(n_points, bool) or not isinstance(n_points, int | np.integer) or n_points < 3:
-        raise ValueError(f"n_points must be an integer >= 3, got {n_points!r}")
+    n_points = as_int(n_points, "n_points", 3, "the number of data points")
     noise = float(noise)
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise must be a finite standard deviation >= 0, got {noise!r}")

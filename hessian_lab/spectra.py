@@ -15,14 +15,13 @@ The operator is assumed symmetric, as a Hessian is.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_vector
+from ._checks import as_int, as_positive, as_vector
 
 __all__ = [
     "EigResult",
@@ -42,11 +41,7 @@ Seed = int | np.random.Generator | None
 
 # ---------------------------------------------------------------------- validation
 def _check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"n (the dimension) must be a positive integer, got {n!r}")
-    if n <= 0:
-        raise ValueError(f"n (the dimension) must be a positive integer, got {n}")
-    return int(n)
+    return as_int(n, "n", 1, "the dimension")
 
 
 def _check_matvec(matvec) -> None:
@@ -58,11 +53,7 @@ def _check_matvec(matvec) -> None:
 
 
 def _check_count(k, name: str, minimum: int = 1) -> int:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {k!r}")
-    if k < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {k}")
-    return int(k)
+    return as_int(k, name, minimum)
 
 
 def _apply(matvec: Matvec, v: np.ndarray) -> np.ndarray:
@@ -191,8 +182,7 @@ def power_iteration(
     _check_matvec(matvec)
     n = _check_n(n)
     max_iter = _check_count(max_iter, "max_iter")
-    if not (np.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    tol = as_positive(tol, "tol")
     if not np.isfinite(shift):
         raise ValueError(f"shift must be finite, got {shift!r}")
     v = _start_vector(v0, n, rng)
@@ -586,8 +576,8 @@ def spectral_density(
     if sigma is None:
         spread = hi - lo
         sigma = 0.02 * spread if spread > 0 else max(1e-3 * abs(hi), 1e-3)
-    elif not (np.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a positive number, got {sigma!r}")
+    else:
+        sigma = as_positive(sigma, "sigma", meaning="the width of each Gaussian")
     if grid is None:
         grid = np.linspace(lo - 5 * sigma, hi + 5 * sigma, 1001)
     else:

@@ -169,7 +169,7 @@ def test_wolfe_accepts_the_exact_newton_step_on_a_quadratic_at_once():
     x = problem.x0
     p = -np.linalg.solve(problem.hess(x), problem.grad(x))
     res = hl.wolfe_line_search(problem.f, problem.grad, x, p, problem.f(x), problem.grad(x))
-    assert res.alpha == 1.0 and res.nfev == 1 and res.ngev == 1
+    assert res.alpha == 1.0 and res.nfev == 1 and res.njev == 1
 
 
 def test_wolfe_on_a_quadratic_with_exact_constants_finds_the_exact_minimiser_along_p():
@@ -189,7 +189,7 @@ def test_wolfe_counts_every_evaluation_honestly():
     f, grad = Counter(problem.f), Counter(problem.grad)
     x = problem.x0
     res = hl.wolfe_line_search(f, grad, x, -problem.grad(x), alpha0=1.0)
-    assert (res.nfev, res.ngev) == (f.calls, grad.calls)
+    assert (res.nfev, res.njev) == (f.calls, grad.calls)
     assert res.nfev >= 2  # alpha = 1 along -grad overshoots by far
 
 

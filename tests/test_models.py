@@ -67,9 +67,25 @@ def test_hvp_matches_exact_symbolic_hessian_of_tiny_net_to_1e_12():
     rng = np.random.default_rng(0)
     for v in [*np.eye(9), *rng.standard_normal((3, 9))]:
         exact = H @ v
-        assert np.max(np.abs(net.hvp(theta, v) - exact)) <= 1e-12 * max(1.0, np.abs(exact).max())
+        scale = max(1.0, np.abs(exact).max())
+        assert np.max(np.abs(net.hvp(theta, v) - exact)) <= 1e-12 * scale
+        assert np.max(np.abs(net.hvp_fast(theta, v) - exact)) <= 1e-12 * scale
     assert np.max(np.abs(net.grad(theta) - gradient)) <= 1e-13
     assert net.loss(theta) == pytest.approx(float(loss.subs(point).evalf(30)), rel=1e-14)
+
+
+@pytest.mark.parametrize("hidden", [(), (1,), (6,), (5, 4), (4, 1, 3), (3, 3, 3, 3)])
+@pytest.mark.parametrize("n_in, n_out", [(1, 1), (3, 2), (7, 1)])
+def test_the_fast_hvp_agrees_with_the_readable_one(hidden, n_in, n_out):
+    X, Y = make_regression_data(25, n_in, n_out, rng=6)
+    net = MLP(X, Y, hidden=hidden, rng=7)
+    theta = _random_point(net, 8)
+    for seed in range(3):
+        v = _unit(net.n_params, seed)
+        readable, fast = net.hvp(theta, v), net.hvp_fast(theta, v)
+        assert _rel(fast, readable) <= 1e-13
+    net.hvp_fast(theta, v)
+    assert _rel(net.hvp(theta, v), readable) == 0.0  # the fast path leaves no trace
 
 
 # ---------------------------------------------------------------- finite differences
@@ -246,7 +262,7 @@ def test_bad_inputs_raise_clear_errors():
         MLP(np.zeros((2, 2, 2)), np.zeros(2))
     with pytest.raises(ValueError, match="NaN"):
         MLP(np.full((2, 2), np.inf), np.zeros(2))
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="hidden width must be an integer >= 1"):
         MLP(X, Y, hidden=(4, 0))
     with pytest.raises(TypeError, match="integer"):
         MLP(X, Y, hidden=(2.5,))

@@ -207,7 +207,7 @@ def test_bfgs_iterates_follow_the_books_update_formula():
             B = (y @ s) / (y @ y) * np.eye(2)  # first-step scaling
         B = hl.bfgs_update(B, s, y)
         np.testing.assert_allclose(B @ y, s, rtol=1e-9, atol=1e-14)
-    np.testing.assert_allclose(B, res.extras["B"], rtol=1e-9)
+    np.testing.assert_allclose(B, res.hess_inv, rtol=1e-9)  # scipy's name for B
 
 
 def test_bfgs_update_keeps_symmetry_and_positive_definiteness():
@@ -267,6 +267,22 @@ def test_two_loop_equals_the_explicit_bfgs_matrix_times_g():
     np.testing.assert_allclose(hl.two_loop(g, [], [], gamma), gamma * g)
 
 
+def test_the_in_place_two_loop_of_lbfgs_agrees_with_the_readable_one():
+    from hessian_lab.optimizers import _two_loop_in_place
+
+    rng = np.random.default_rng(11)
+    for n, m in [(1, 1), (3, 2), (50, 10), (1000, 7)]:
+        s_list = [rng.standard_normal(n) for _ in range(m)]
+        y_list = [s + 0.2 * rng.standard_normal(n) for s in s_list]
+        pairs = [(s, y, 1.0 / (y @ s)) for s, y in zip(s_list, y_list, strict=True)]
+        g, gamma = rng.standard_normal(n), float(rng.uniform(0.1, 2.0))
+        g_copy = g.copy()
+        fast = _two_loop_in_place(g, pairs, gamma)
+        np.testing.assert_allclose(fast, hl.two_loop(g, s_list, y_list, gamma),
+                                   rtol=1e-12, atol=1e-12 * np.abs(fast).max())
+        np.testing.assert_array_equal(g, g_copy)
+
+
 def test_lbfgs_never_allocates_an_n_by_n_array():
     n, m = 20_000, 10  # an n x n float array would take 3.2 GB
     problem = hl.rosenbrock(n, kind="extended")
@@ -282,8 +298,8 @@ def test_lbfgs_never_allocates_an_n_by_n_array():
         tracemalloc.stop()
     assert res.success, res.message
     assert control_peak >= 2000 * 2000 * 8
-    ring_buffers = 2 * (m + 1) * n * 8
-    assert peak < ring_buffers + 30 * n * 8  # the (s, y) memory plus a few vectors
+    pair_memory = 2 * (m + 1) * n * 8  # m pairs, and the new pair before the oldest goes
+    assert peak < pair_memory + 30 * n * 8  # the (s, y) memory plus a few vectors
     assert peak < n * n * 8 / 100
 
 
@@ -434,8 +450,13 @@ def test_least_squares_methods_agree_with_scipy(variant, method):
                     max_iter=200)
     assert res.success, res.message
     np.testing.assert_allclose(res.x, reference.x, rtol=1e-6)
-    assert res.fun == pytest.approx(reference.cost, rel=1e-9)
-    np.testing.assert_allclose(res.jac, problem.grad(res.x))
+    # scipy.optimize.least_squares' vocabulary: fun = residuals, jac = Jacobian, cost = L
+    assert res.cost == pytest.approx(reference.cost, rel=1e-9)
+    np.testing.assert_allclose(res.fun, reference.fun, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(res.jac, reference.jac, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(res.grad, problem.grad(res.x))
+    assert res.optimality == np.max(np.abs(res.grad)) <= 1e-8
+    assert isinstance(res, hl.LeastSquaresResult) and res.hess_inv is None
 
 
 def test_gauss_newton_converges_fast_on_a_small_residual_fit_and_slowly_on_a_large_one():
@@ -605,17 +626,20 @@ def test_overflowing_hessian_stops_newton_cleanly():
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "kwargs, error, message",
     [
-        ({"tol": -1.0}, "tol"),
-        ({"tol": float("nan")}, "tol"),
-        ({"max_iter": -1}, "max_iter"),
-        ({"max_iter": 2.5}, "max_iter"),
+        ({"tol": -1.0}, ValueError, "tol"),
+        ({"tol": float("nan")}, ValueError, "tol"),
+        ({"tol": "1e-6"}, TypeError, "tol"),
+        ({"max_iter": -1}, ValueError, "max_iter"),
+        ({"max_iter": 2.5}, TypeError, "max_iter .*without a decimal point"),
+        ({"max_iter": True}, TypeError, "max_iter"),
     ],
 )
 @pytest.mark.parametrize("name", ALL_SMOOTH)
-def test_bad_settings_raise_value_error(name, kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_settings_raise_type_or_value_error(name, kwargs, error, message):
+    # the wrong kind of thing is a TypeError, the right kind out of range a ValueError
+    with pytest.raises(error, match=message):
         run(name, hl.rosenbrock(2), **kwargs, **settings(name))
 
 

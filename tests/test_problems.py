@@ -157,7 +157,7 @@ def test_rosenbrock_dense_hessian_and_sympy_refuse_large_n_with_advice():
         (lambda: hl.rosenbrock(1), ">= 2"),
         (lambda: hl.quadratic(0.5), ">= 1"),
         (lambda: hl.quadratic(float("nan")), "finite"),
-        (lambda: hl.quadratic(10.0, n=0), "positive"),
+        (lambda: hl.quadratic(10.0, n=0), "n \\(the dimension\\) must be an integer >= 1"),
         (lambda: hl.curve_fit_problem(n_points=2), ">= 3"),
         (lambda: hl.curve_fit_problem(noise=-1.0), "noise"),
     ],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -154,7 +156,7 @@ def test_requirements_in_holds_ranges_not_pins():
     lines = [ln.split("#")[0].strip() for ln in (ROOT / "requirements.in").read_text().splitlines()]
     pinned = [ln for ln in lines if "==" in ln]
     assert not pinned, f"requirements.in holds ranges; the exact pins belong to the lock: {pinned}"
-    assert "-e ." in lines
+    assert "-e .[demos]" in lines
 
 
 def test_pyproject_makefile_and_readme_agree_on_the_supported_pythons():
@@ -214,10 +216,30 @@ def test_the_assignments_page_offers_every_student_notebook():
         assert link in page, f"book/assignments.md has no download link for {folder.name}"
 
 
-def test_package_metadata_declares_runtime_dependencies():
+def _names(requirements):
+    return {re.split(r"[<>=!~ \[]", d)[0].lower() for d in requirements}
+
+
+def test_package_metadata_keeps_the_demo_stack_an_extra():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    deps = {re.split(r"[<>=!~ ]", d)[0].lower() for d in meta["dependencies"]}
-    assert {"numpy", "sympy", "matplotlib", "ipywidgets", "ipympl"} <= deps
+    assert _names(meta["dependencies"]) == {"numpy", "sympy"}  # the core and the exercises
+    assert _names(meta["optional-dependencies"]["demos"]) == {"matplotlib", "ipywidgets",
+                                                              "ipympl"}
+    # the lock installs the extra, so the book, the tests and `make lab` have the demos
+    assert "-e .[demos]" in (ROOT / "requirements.in").read_text().splitlines()
+    core = {"numpy", "sympy", "mpmath"}  # mpmath comes with sympy
+    for module in ("curvature", "derivatives", "linesearch", "optimizers", "spectra",
+                   "problems", "models", "rates", "grading", "_checks", "_monitor"):
+        path = ROOT / "hessian_lab" / f"{module}.py"
+        if not path.exists():
+            continue
+        tree = ast.parse(path.read_text())
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                    if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module}
+        third_party = imported - core - set(sys.stdlib_module_names) - {"hessian_lab"}
+        assert not third_party - {"__future__"}, (module, third_party)
 
 
 def test_ci_runs_the_readme_test_command():
