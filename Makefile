@@ -15,7 +15,7 @@ INSTALLER ?= uv
 UV_PIN := $(shell sed -n 's/^uv==\([^ ;]*\).*/\1/p' requirements.txt)
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: help book test test-fast lint lab exercises grade bench bench-grading dist clean distclean lock
+.PHONY: help book test test-fast lint lab exercises check-course grade bench bench-grading dist clean distclean lock
 
 help:
 	@echo "make book       build the HTML site into _build/html"
@@ -23,6 +23,7 @@ help:
 	@echo "make test-fast  library, doctests, demos and course checks: no site, browser or nbgrader run"
 	@echo "make lab        open JupyterLab on the book (live widgets)"
 	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
+	@echo "make check-course  check solutions/ against the authoring rules, exercises/ in sync"
 	@echo "make grade SUBMISSIONS=dir-or-zip [WORKERS=2] [SEED=...] [DB_URL=postgresql://...]"
 	@echo "                autograde in sandboxes (bubblewrap; NO_SANDBOX=1 to grade without),"
 	@echo "                feedback, CSV (gradebook: SQLite unless DB_URL is given)"
@@ -82,6 +83,10 @@ exercises: $(STAMP)
 	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment $$name --force --CourseDirectory.root=$(CURDIR) \
 	    --CourseDirectory.db_url=sqlite:///$$db/gradebook.db --log-level=WARN || exit 1; \
 	  echo "exercises/$$name"; done; rm -rf $$db
+
+# The authoring rules of the source notebooks, and exercises/ in sync with them.
+check-course: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/curvature-lab check-course --course .
 
 # Autograde a folder (or zip) of submissions: make grade SUBMISSIONS=path [WORKERS=2] [SEED=..]
 # Writes grades.csv, grades_<assignment>.png and feedback/ into GRADE_OUT (default grading/).

@@ -271,11 +271,15 @@ def wolfe_line_search(
     phase doubles alpha until an interval is known to contain acceptable steps: either
     the latest trial fails sufficient decrease (or does not improve on the previous
     one), or the slope there has become non-negative. The *zoom* phase then shrinks that
-    interval, keeping as one end the best step so far, trying the minimiser of a
-    cubic (both end slopes known) or quadratic interpolant, kept away from the
-    ends, until a trial satisfies both conditions. A NaN or infinite f counts as a
-    failed sufficient-decrease test: the step was too long. Chapter 11 (quasi-Newton
-    methods) explains why BFGS needs the curvature condition: it makes y^T s > 0.
+    interval, keeping as one end the best step so far, trying the minimiser of the
+    cubic that matches phi and phi' at both ends (Nocedal & Wright, eq. 3.59), kept
+    away from the ends, until a trial satisfies both conditions. Every trial costs one
+    f and, where f is finite, one gradient, even a trial that is then rejected: the
+    cubic needs the slope there, and it places the next trial much nearer the minimum
+    of phi than a quadratic through phi(lo), phi'(lo) and phi(hi) does. A NaN or
+    infinite f counts as a failed sufficient-decrease test: the step was too long.
+    Chapter 11 (quasi-Newton methods) explains why BFGS needs the curvature
+    condition: it makes y^T s > 0.
 
     Parameters
     ----------
@@ -353,19 +357,29 @@ class _Line:
         self.njev += 1
         return float(self.gradient @ self.p)
 
+    def trial(self, alpha: float) -> tuple[float, float]:
+        """phi(alpha) and phi'(alpha); the slope only where phi is finite (else NaN)."""
+        phi = self.value(alpha)
+        return phi, (self.slope() if _finite(phi) else math.nan)
+
 
 def _interpolate(lo, phi_lo, dphi_lo, hi, phi_hi, dphi_hi) -> float:
     """A trial step between lo and hi: minimiser of an interpolating polynomial.
 
-    Cubic through both values and both slopes when the slope at hi is known,
-    otherwise the quadratic through phi(lo), phi'(lo), phi(hi). The result is kept
-    at least 10 % of the interval away from either end; bisection when there is no
-    usable minimiser (e.g. phi(hi) is not finite).
+    The cubic through phi and phi' at both ends (Nocedal & Wright, eq. 3.59),
+
+        d1 = phi'(lo) + phi'(hi) - 3 (phi(lo) - phi(hi)) / (lo - hi)
+        d2 = sign(hi - lo) sqrt(d1^2 - phi'(lo) phi'(hi))
+        alpha = hi - (hi - lo) (phi'(hi) + d2 - d1) / (phi'(hi) - phi'(lo) + 2 d2);
+
+    the quadratic through phi(lo), phi'(lo), phi(hi) if phi'(hi) is not finite. The
+    result is kept at least 10 % of the interval away from either end; bisection when
+    there is no usable minimiser (e.g. phi(hi) is not finite).
     """
     width = hi - lo
     trial = math.nan
     if _finite(phi_hi):
-        if dphi_hi is not None and _finite(dphi_hi):
+        if _finite(dphi_hi):
             d1 = dphi_lo + dphi_hi - 3.0 * (phi_lo - phi_hi) / (lo - hi)
             radicand = d1 * d1 - dphi_lo * dphi_hi
             if radicand >= 0.0:
@@ -401,8 +415,9 @@ def strong_wolfe(
 
     ``slope0`` is phi'(0) = grad f(x) . p < 0. The bracketing phase (Nocedal & Wright,
     Algorithm 3.5) doubles alpha from ``alpha0`` until an interval holds acceptable
-    steps, then the zoom phase (Algorithm 3.6) shrinks it. Nothing is checked: call
-    :func:`wolfe_line_search` with your own arguments.
+    steps, then the zoom phase (Algorithm 3.6) shrinks it. Each trial evaluates f and,
+    where f is finite, the gradient. Nothing is checked: call :func:`wolfe_line_search`
+    with your own arguments.
 
     Examples
     --------
@@ -419,15 +434,14 @@ def strong_wolfe(
     alpha = alpha0
     with np.errstate(all="ignore"):
         for i in range(max_iter):
-            phi = line.value(alpha)
+            phi, dphi = line.trial(alpha)
             if not _finite(phi) or phi > f0 + c1 * alpha * slope0 or (i > 0 and phi >= phi_prev):
                 # Too long: acceptable steps lie between prev and alpha.
                 return _zoom(line, f0, slope0, c1, c2, (prev, phi_prev, dphi_prev, prev_state),
-                             (alpha, phi, None), max_iter)
-            dphi = line.slope()
+                             (alpha, phi, dphi), max_iter)
             if not _finite(dphi):
                 return _zoom(line, f0, slope0, c1, c2, (prev, phi_prev, dphi_prev, prev_state),
-                             (alpha, math.inf, None), max_iter)
+                             (alpha, math.inf, math.nan), max_iter)
             if abs(dphi) <= -c2 * slope0:
                 return _success(line, alpha, phi)
             if dphi >= 0.0:
@@ -447,9 +461,9 @@ def _zoom(line, f0, slope0, c1, c2, low_end, high_end, max_iter):
     """Shrink the bracket between lo and hi (Nocedal & Wright Algorithm 3.6).
 
     ``low_end = (lo, phi_lo, dphi_lo, (point, gradient) or None)`` and
-    ``high_end = (hi, phi_hi, dphi_hi or None)``. Invariants: lo satisfies sufficient
-    decrease and has the lowest phi seen so far; phi'(lo) (hi - lo) < 0, so phi
-    decreases from lo towards hi.
+    ``high_end = (hi, phi_hi, dphi_hi)``, dphi_hi NaN if unknown. Invariants: lo
+    satisfies sufficient decrease and has the lowest phi seen so far;
+    phi'(lo) (hi - lo) < 0, so phi decreases from lo towards hi.
     """
     lo, phi_lo, dphi_lo, lo_state = low_end
     hi, phi_hi, dphi_hi = high_end
@@ -457,14 +471,13 @@ def _zoom(line, f0, slope0, c1, c2, low_end, high_end, max_iter):
     with np.errstate(all="ignore"):
         for _ in range(2 * max_iter):
             alpha = _interpolate(lo, phi_lo, dphi_lo, hi, phi_hi, dphi_hi)
-            phi = line.value(alpha)
+            phi, dphi = line.trial(alpha)
             if not _finite(phi) or phi > f0 + c1 * alpha * slope0 or phi >= phi_lo:
-                hi, phi_hi, dphi_hi = alpha, phi, None
+                hi, phi_hi, dphi_hi = alpha, phi, dphi
             else:
                 point = line.point
-                dphi = line.slope()
                 if not _finite(dphi):
-                    hi, phi_hi, dphi_hi = alpha, math.inf, None
+                    hi, phi_hi, dphi_hi = alpha, math.inf, math.nan
                     continue
                 if abs(dphi) <= -c2 * slope0:
                     return _success(line, alpha, phi)

@@ -11,8 +11,15 @@ labelled axes.
 
 from __future__ import annotations
 
-import matplotlib as mpl
 import numpy as np
+
+try:
+    import matplotlib as mpl
+except ImportError as exc:  # the core installs without the demo stack
+    raise ImportError(
+        "hessian_lab.plotting and hessian_lab.demos need matplotlib, ipywidgets and ipympl: "
+        "install the extra with  pip install 'hessian_lab[demos]'"
+    ) from exc
 
 __all__ = ["COLORS", "use_book_style", "function_with_models", "quadratic_grid"]
 

@@ -175,6 +175,14 @@ def test_the_wheel_installs_with_pip_in_a_clean_venv_and_imports_only_numpy(
     assert where.startswith(str(tmp_path / "venv")), where
     loaded = _run([str(venv_python), "-c", PROBE_IMPORTS], **outside).stdout.split()
     assert loaded == ["numpy"], f"`import hessian_lab` loaded {loaded}; only numpy belongs there"
-    smoke = ("import numpy as np, hessian_lab as hl, hessian_lab.grading, hessian_lab.demos;"
+    smoke = ("import numpy as np, hessian_lab as hl, hessian_lab.grading;"
              "print(hl.classify(np.array([[2.0, 0.0], [0.0, -1.0]])).kind)")
     assert _run([str(venv_python), "-c", smoke], **outside).stdout.strip() == "saddle"
+    # the demos are the extra hessian_lab[demos]: without it, the error says what to install
+    missing = subprocess.run([str(venv_python), "-c", "import hessian_lab.demos"],
+                             capture_output=True, text=True, **outside)
+    assert missing.returncode != 0 and "pip install 'hessian_lab[demos]'" in missing.stderr
+    _run([str(venv_python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+          f"{wheel}[demos]"], timeout=900)
+    demo = "import hessian_lab.demos as d; print(type(d.hessian_explorer).__name__)"
+    assert _run([str(venv_python), "-c", demo], **outside).stdout.strip() == "function"

@@ -5,6 +5,7 @@ the live and the static forms are chosen. Imports matplotlib and ipywidgets, so
 ``import hessian_lab`` does not import this package.
 """
 
+from .. import plotting  # noqa: F401  (first: says which extra to install if matplotlib is missing)
 from ._base import LIVE_ENV, Demo
 from .explorer import PRESETS, HessianExplorer, hessian_explorer
 from .memory import M_SWEEP, QuasiNewtonMemory, quasi_newton_memory

@@ -1,0 +1,46 @@
+"""``curvature-lab``: the instructor's commands (``curvature-lab check-course``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _check_course(args) -> int:
+    from .check import check_course, clear_outputs
+    from .source import assignments
+
+    course = Path(args.course).resolve()
+    if args.clear_outputs:
+        for name in assignments(course):
+            if clear_outputs(course, name):
+                print(f"cleared the outputs of solutions/{name}/{name}.ipynb")
+    found = check_course(course, exercises=not args.no_exercises)
+    for finding in found:
+        print(finding)
+    names = assignments(course)
+    if found:
+        print(f"{len(found)} problem(s) in {len(names)} assignment(s)")
+        return 1
+    print(f"course OK: {len(names)} assignments follow the authoring rules"
+          + ("" if args.no_exercises else "; exercises/ is in sync"))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="curvature-lab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check-course", help="check the source notebooks in solutions/")
+    check.add_argument("--course", default=".", help="the course directory (default: .)")
+    check.add_argument("--no-exercises", action="store_true",
+                       help="skip the nbgrader run that checks exercises/ is in sync")
+    check.add_argument("--clear-outputs", action="store_true",
+                       help="clear the source notebooks' outputs first")
+    check.set_defaults(run=_check_course)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
