@@ -893,7 +893,7 @@ def _forbid(part: str, *names: str) -> None:
 def forbidden_routines(part: str) -> tuple[str, ...]:
     """What the solution of ``part`` must not call: packages and dotted routine names.
 
-    The instructions of the part list them (``tools/make_course.py`` writes the sentence).
+    The instructions of the part list them (``curvature-lab check-course`` checks that they do).
 
     Examples
     --------

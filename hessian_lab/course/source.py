@@ -123,3 +123,10 @@ def read_assignment(course: Path, assignment: str) -> Assignment:
             part.tests.append(Test(grade_id, meta.get("points", 0), HIDDEN_MARKERS[0] in text,
                                    index))
     return Assignment(assignment, path, notebook, parts)
+
+
+def parts_table(course: Path, assignment: str) -> list[tuple[str, str, str, str, list]]:
+    """The parts as ``(name, heading, instructions, solution cell, [(test id, points), ...])``,
+    in notebook order: what the course tests and the fixture builder read from the source."""
+    return [(p.name, p.heading, p.text, p.solution, [(t.test_id, t.points) for t in p.tests])
+            for p in read_assignment(course, assignment).parts.values()]

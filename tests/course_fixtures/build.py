@@ -5,13 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import re
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-
-from course_parts import PARTS  # noqa: E402
+from hessian_lab.course.source import parts_table  # noqa: E402
 
 from .cases import ALTERNATIVE_03, MISTAKES, REFERENCE_03  # noqa: E402
 
@@ -19,7 +16,7 @@ from .cases import ALTERNATIVE_03, MISTAKES, REFERENCE_03  # noqa: E402
 def solution_code(assignment: str) -> dict[str, str]:
     """The solutions' function definitions, without the nbgrader markers."""
     return {part: re.sub(r"[ \t]*### (BEGIN|END) SOLUTION\n", "", code)
-            for part, _, _, code, _ in PARTS[assignment]}
+            for part, _, _, code, _ in parts_table(ROOT, assignment)}
 
 
 def student_version(assignment: str) -> dict:
