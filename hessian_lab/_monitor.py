@@ -34,7 +34,8 @@ import types
 _LIBRARY_ROOTS = tuple(sorted({os.path.realpath(p) + os.sep for p in (
     sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.__file__))}))
 _PACKAGE_DIR = os.path.dirname(os.path.realpath(__file__)) + os.sep
-_GRADING_FILES = (os.path.join(_PACKAGE_DIR, "grading.py"), os.path.realpath(__file__))
+_GRADING_DIR = os.path.join(_PACKAGE_DIR, "grading") + os.sep
+_GRADING_FILES = (os.path.realpath(__file__),)
 # code shorter than this is not compared: short helpers are written alike by many
 MIN_COPY_INSTRUCTIONS = 60
 _FILE_KIND: dict[str, str] = {}
@@ -45,7 +46,7 @@ def _kind_of_file(filename: str) -> str:
     kind = _FILE_KIND.get(filename)
     if kind is None:
         real = os.path.realpath(filename) if os.path.isabs(filename) else filename
-        if real in _GRADING_FILES:
+        if real in _GRADING_FILES or (real.startswith(_GRADING_DIR) and real.endswith(".py")):
             kind = "grader"
         elif real.startswith(_PACKAGE_DIR) or real.startswith(_LIBRARY_ROOTS):
             kind = "library"
@@ -147,8 +148,9 @@ def library_prints() -> dict[str, str]:
     if _LIBRARY_PRINTS:
         return _LIBRARY_PRINTS
     for name, module in list(sys.modules.items()):
-        if not name.startswith("hessian_lab") or module is None or name.endswith(
-                ("grading", "_monitor")) or ".demos" in name:
+        if (not name.startswith("hessian_lab") or module is None or ".demos" in name
+                or name == "hessian_lab._monitor" or name == "hessian_lab.grading"
+                or name.startswith("hessian_lab.grading.")):
             continue
         for key, value in list(vars(module).items()):
             members = [(key, value)]

@@ -189,6 +189,57 @@ def test_each_common_mistake_fails_with_its_diagnosis(direct_results, assignment
     assert all(m.strip() and "Traceback" not in m for m in messages)
 
 
+# Student code that rewrites the registries instead of the helpers: a check made to pass, a
+# forbidden list emptied, a check moved to a part that forbids nothing, a check removed.
+_REGISTRY_TAMPERING = {
+    "check replaced": 'g.session._TESTS["newton_step_fixed"].run = lambda *a: None',
+    "check moved": 'g.session._TESTS["newton_step_fixed"].owner = g.a03_newton.convergence_order',
+    "check retitled": 'g.session._TESTS["newton_step_fixed"].title = "all good"',
+    "forbidden list emptied": 'g.session._FORBIDDEN["newton_step"] = ()',
+    "part's list emptied": 'g.a03_newton.newton_step.forbid = ()',
+    "check removed": 'del g.session._TESTS["race_fixed"]',
+    "check added": 'g.Part("03_newton", "extra").test("extra_fixed", "x")(lambda fn: None)',
+}
+_TAMPER_RUN = r'''
+import sys
+import hessian_lab.grading as g
+g.setup("03_newton")
+space = {"__name__": "__main__"}
+exec("import hessian_lab.grading as g\nimport hessian_lab\n" + sys.argv[1] + "\n"
+     "def newton_step(g, H):\n    return hessian_lab.newton_step(g, H)\n", space)
+try:
+    g.check("newton_step_fixed", space["newton_step"])
+    print("PASSED")
+except AssertionError as exc:
+    print("FAILED", exc)
+'''
+
+
+@pytest.mark.parametrize("how", list(_REGISTRY_TAMPERING))
+def test_rewriting_the_registries_fails_the_check(how):
+    proc = subprocess.run([sys.executable, "-c", _TAMPER_RUN, _REGISTRY_TAMPERING[how]],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "CURVATURE_LAB_MEMORY_GB": "0"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout.strip().splitlines()[-1]
+    assert out.startswith("FAILED") and "grading helpers were modified" in out, (how, out)
+
+
+def test_each_part_is_declared_once_with_its_forbidden_routines():
+    from hessian_lab.grading import Part
+    from hessian_lab.grading.a03_newton import newton_step
+
+    assert newton_step.forbid == grading.forbidden_routines("newton_step")
+    with pytest.raises(ValueError, match="declared twice"):
+        Part("03_newton", "newton_step", forbid=())
+    with pytest.raises(ValueError, match="duplicate test id"):
+        newton_step.test("newton_step_fixed", "again")(lambda fn: None)
+    catalogue = grading.test_catalogue()
+    for test in catalogue.values():  # titles are built by the decorator, one rule for all
+        assert test["title"].startswith(test["part"] + ", ")
+        assert test["title"].endswith(" (hidden)") == test["hidden"]
+
+
 # --------------------------------------------------------------------------- autograde runs
 
 

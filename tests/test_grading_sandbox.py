@@ -99,7 +99,7 @@ def test_the_instructors_solutions_are_not_taken_for_copies():
         for part, code in build.solution_code(assignment).items():
             space = _space("import sympy\n" + code)
             fn = space[part]
-            assert not grading._copied_from(fn), (assignment, part)
+            assert not grading.forbidden._copied_from(fn), (assignment, part)
 
 
 def test_a_pair_may_be_a_list_or_an_array_where_a_tuple_is_asked():
@@ -129,7 +129,7 @@ def test_seed_and_receipt_key_come_from_the_cell_not_the_environment(monkeypatch
     assert grading.receipt("newton_step_fixed", key="k" * 32) in printed
     assert grading.receipt("newton_step_fixed", key="from-the-environment") not in printed
     grading.use_seed("abc")
-    assert grading.grading_seed() == grading._seed_value("abc")
+    assert grading.grading_seed() == grading.session._seed_value("abc")
 
 
 # --------------------------------------------------------------------------- the trusted side

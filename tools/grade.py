@@ -469,7 +469,8 @@ def fingerprint(sub: Submission, args, solutions: Path) -> str:
     """What a grade depends on: the notebook, the source, the seed, the limits, the checks."""
     digest = hashlib.sha256()
     for path in (sub.notebook, solutions / sub.assignment / f"{sub.assignment}.ipynb",
-                 ROOT / "hessian_lab" / "grading.py", ROOT / "hessian_lab" / "_monitor.py"):
+                 *sorted((ROOT / "hessian_lab" / "grading").glob("*.py")),
+                 ROOT / "hessian_lab" / "_monitor.py"):
         digest.update(path.read_bytes())
         digest.update(b"\0")
     limits = (args.seed, args.cell_timeout, args.student_timeout, args.memory_gb,
