@@ -26,10 +26,10 @@ help:
 	@echo "make check-course  check solutions/ against the authoring rules, exercises/ in sync"
 	@echo "make grade SUBMISSIONS=dir-or-zip [WORKERS=2] [SEED=...] [DB_URL=postgresql://...]"
 	@echo "                autograde in sandboxes (bubblewrap; NO_SANDBOX=1 to grade without),"
-	@echo "                feedback, CSV (gradebook: SQLite unless DB_URL is given)"
+	@echo "                feedback, CSVs, Canvas CSV, Gradescope JSON (gradebook: SQLite unless DB_URL)"
 	@echo "make bench      run the benchmark scripts (prints ratio tables)"
 	@echo "make bench-grading  grading throughput with 1, 2 and 4 workers (about 10 minutes)"
-	@echo "make lint       ruff over the package, tests, benchmarks and tools"
+	@echo "make lint       ruff over the package, tests and benchmarks"
 	@echo "make dist       build the hessian_lab wheel and sdist into dist/"
 	@echo "make lock       re-resolve requirements.txt from requirements.in (UPGRADE=1 to upgrade)"
 	@echo "make clean      remove build outputs and caches (keeps .venv)"
@@ -60,16 +60,16 @@ book: $(STAMP)
 	@echo "Built. Open file://$(CURDIR)/_build/html/index.html"
 
 lint: $(STAMP)
-	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks tools
+	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks
 
 test: $(STAMP)
-	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks tools
+	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks
 	$(BIN)/python -m pytest --doctest-modules hessian_lab tests
 
 # What `make test` runs minus the tests marked slow (site build, browser, nbgrader runs,
 # other Pythons, the wheel): about a minute.
 test-fast: $(STAMP)
-	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks tools
+	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks
 	$(BIN)/python -m pytest -m "not slow" --doctest-modules hessian_lab tests
 
 # In a live kernel the demos skip building their static (site) form.
@@ -89,16 +89,17 @@ check-course: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/curvature-lab check-course --course .
 
 # Autograde a folder (or zip) of submissions: make grade SUBMISSIONS=path [WORKERS=2] [SEED=..]
-# Writes grades.csv, grades_<assignment>.png and feedback/ into GRADE_OUT (default grading/).
+# Writes grades.csv, grades_<assignment>.csv/.png, canvas_grades.csv, gradescope/ and feedback/
+# into GRADE_OUT (default grading/). CANVAS_ROSTER=export.csv fills Canvas's identity columns.
 # DB_URL (or the environment's CURVATURE_LAB_GRADEBOOK_URL) names the gradebook, e.g. a
 # PostgreSQL server; without either it is SQLite in GRADE_OUT/course.
 WORKERS ?= 2
 GRADE_OUT ?= grading
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/submitted [WORKERS=2] [SEED=...]"; exit 2; }
-	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" --out "$(GRADE_OUT)" --workers $(WORKERS) \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/curvature-lab grade "$(SUBMISSIONS)" --course . --out "$(GRADE_OUT)" --workers $(WORKERS) \
 	  $(if $(SEED),--seed "$(SEED)",) $(if $(DB_URL),--db-url "$(DB_URL)",) \
-	  $(if $(NO_SANDBOX),--no-sandbox,)
+	  $(if $(NO_SANDBOX),--no-sandbox,) $(if $(CANVAS_ROSTER),--canvas-roster "$(CANVAS_ROSTER)",)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -8,7 +8,7 @@ Prints, not asserts:
 1. start-up costs inside one notebook: a bare ``python``, ``import hessian_lab.grading``, and a
    grading kernel started and running the locked setup cell (median of a few runs), without
    and with the bubblewrap sandbox;
-2. ``tools/grade.py`` on ``--n`` synthetic submissions of 03_newton (right, blank, a common
+2. ``curvature-lab grade`` on ``--n`` synthetic submissions of 03_newton (right, blank, a common
    mistake and a differently written right answer, in turn; built from the course fixtures)
    with each number of workers, each run in a fresh course directory and gradebook: wall
    time, seconds per notebook, submissions per minute and the ratio to one worker *in this
@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tools")]
+sys.path[:0] = [str(ROOT / "tests")]
 BIN = Path(sys.executable).parent
 KINDS = ("right_03", "blank_03", "mistakes_03", "alt")
 
@@ -56,7 +56,7 @@ def _wall(cmd: list[str], repeat: int = 5) -> float:
 
 def nbgrader_startup() -> tuple[float, float]:
     """Median seconds of ``nbgrader --version``: as installed, and as grade.py starts it."""
-    import grade
+    from hessian_lab.course import grade
 
     plain = _wall([str(BIN / "nbgrader"), "--version"])
     launched = _wall([sys.executable, "-c", grade.NBGRADER, "--version"])
@@ -65,9 +65,9 @@ def nbgrader_startup() -> tuple[float, float]:
 
 def kernel_startup(sandboxed: bool, repeat: int = 5) -> tuple[float, float]:
     """Median seconds to (start a grading kernel, then run the setup cell in it)."""
-    import grade
-    import sandbox
     from jupyter_client.manager import KernelManager
+
+    from hessian_lab.course import grade, sandbox
 
     scratch = Path(tempfile.mkdtemp(prefix="curvature-bench-kernel-"))
     options = argparse.Namespace(memory_gb=2.0, student_timeout=900, no_sandbox=not sandboxed)
@@ -120,7 +120,7 @@ def make_submissions(folder: Path, n: int) -> None:
 def grade_round(submissions: Path, out: Path, workers: int, db_url: str | None,
                 sandboxed: bool = True) -> tuple[float, float, float]:
     """(wall seconds of grade.py, of its autograding phase, mean seconds per notebook)."""
-    cmd = [sys.executable, str(ROOT / "tools" / "grade.py"), str(submissions), "--out", str(out),
+    cmd = [str(BIN / "curvature-lab"), "grade", str(submissions), "--out", str(out),
            "--seed", "1", "--workers", str(workers), "--no-feedback", "--regrade"]
     if not sandboxed:
         cmd.append("--no-sandbox")

@@ -11,10 +11,15 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import secrets
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
+import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -99,3 +104,53 @@ class NetworkGuard:
         else:
             self.external.append(url)
             route.abort()
+
+
+@contextmanager
+def jupyterlab_server(root: Path, cwd: Path | None = None, env: dict | None = None):
+    """A JupyterLab server on a free localhost port with a random token, serving ``root``
+    (started in ``cwd``, default ``root``: the formgrader reads the nbgrader config there),
+    with its own config and runtime folders and no news or update checks; yields (base url,
+    token). Stopped on exit whatever happens."""
+    bin_dir = Path(sys.executable).parent
+    port, token = free_port(), secrets.token_hex(16)
+    state = Path(root) / ".jupyter-test"
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(state / "config"),
+               JUPYTER_RUNTIME_DIR=str(state / "runtime"), MPLBACKEND="Agg",
+               OPENBLAS_NUM_THREADS="1", **(env or {}))
+    cmd = [str(bin_dir / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+           f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
+           "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=False",
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class="
+           "jupyterlab.NeverCheckForUpdate"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers often run tests as root
+    state.mkdir(parents=True, exist_ok=True)
+    log_path = state / "server.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd or root, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                    break
+            except OSError as err:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("JupyterLab did not start:\n"
+                                         + log_path.read_text()[-3000:]) from err
+                time.sleep(0.5)
+        yield base, token
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+                proc.wait(timeout=20)
+                break
+            except ProcessLookupError:
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        log.close()

@@ -73,8 +73,7 @@ def ensure_sandbox() -> None:
     (as root); skipped with the reason locally, failed under CI, when no sandbox can be made."""
     import shutil
 
-    sys.path.insert(0, str(ROOT / "tools"))
-    import sandbox
+    from hessian_lab.course import sandbox
 
     if shutil.which("bwrap") is None and os.geteuid() == 0 and shutil.which("apt-get"):
         print("[sandbox] installing bubblewrap with apt-get")

@@ -1,6 +1,6 @@
 """The nbgrader course: authoring rules, exercises in sync, and real autograde runs.
 
-The end-to-end tests run ``tools/grade.py`` (which runs ``nbgrader autograde`` per submission)
+The end-to-end tests run ``curvature-lab grade`` (which runs ``nbgrader autograde`` per submission)
 on fake submissions built by ``tests/course_fixtures``: right, blank and common-mistake
 notebooks for every assignment, and the whole bad-submission matrix on 03_newton.
 """
@@ -133,12 +133,12 @@ def test_exercises_are_in_sync_with_nbgrader_generate_assignment(tmp_path):
 
 _DIRECT = r'''
 import contextlib, io, json, re, sys
-sys.path[:0] = ["tools", "tests"]
+sys.path[:0] = ["tests"]
 import numpy as np, sympy
 from hessian_lab.course.source import parts_table
 from course_fixtures.cases import MISTAKES
 from hessian_lab import grading
-from grade_trust import hidden_seed
+from hessian_lab.course.trust import hidden_seed
 results = {}
 PARTS = {a: parts_table(".", a) for a in MISTAKES}
 for assignment, mistakes in MISTAKES.items():
@@ -250,7 +250,7 @@ def run_grade(submissions: Path, out: Path, *extra: str) -> tuple[subprocess.Com
            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "grade.py"), str(submissions), "--out", str(out),
+        [str(BIN / "curvature-lab"), "grade", str(submissions), "--out", str(out),
          "--seed", SEED, "--workers", "2", "--cell-timeout", "10", "--student-timeout", "240",
          *extra], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
     return proc, time.monotonic() - started
@@ -389,3 +389,82 @@ def test_grading_a_zip_again_gives_the_same_scores(graded):
     for student in ("mistakes_03", "alt"):
         assert again[student]["total"] == first[student]["total"]
         assert again[student]["newton_step"] == first[student]["newton_step"]
+
+
+@pytest.mark.slow
+def test_the_round_is_exported_for_canvas_and_gradescope(graded):
+    out = graded["out"]
+    totals = read_rows(out / "grades.csv")
+    catalogue = grading.test_catalogue()
+    # Canvas: the import's identity columns, one column per assignment, a Points Possible row
+    with open(out / "canvas_grades.csv", newline="") as handle:
+        table = list(csv.reader(handle))
+    header, possible, body = table[0], table[1], table[2:]
+    assert header[:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert header[5:] == list(ASSIGNMENTS) and possible[0].strip() == "Points Possible"
+    for a, points in zip(ASSIGNMENTS, possible[5:], strict=True):
+        assert float(points) == sum(part_max(a, p) for p in
+                                    {t["part"] for t in catalogue.values()
+                                     if t["assignment"] == a})
+    by_login = {row[3]: dict(zip(header, row, strict=True)) for row in body}
+    assert len(by_login) == len(body) == len({r["student"] for r in totals.values()})
+    for student, row in totals.items():
+        assert by_login[student][row["assignment"]] == row["total"], student
+    # Gradescope: one results.json per submission, its tests the assignment's test cells
+    for student, row in totals.items():
+        path = out / "gradescope" / row["assignment"] / student / "results.json"
+        result = json.loads(path.read_text())
+        assert result["score"] == float(row["total"]) and result["max_score"] == float(row["max"])
+        if row["graded"] != "1":
+            assert result["tests"] == [] and "not graded" in result["output"]
+            continue
+        ids = [t for t, info in catalogue.items() if info["assignment"] == row["assignment"]]
+        assert [t["extra_data"]["test_id"] for t in result["tests"]] == ids
+        assert sum(t["score"] for t in result["tests"]) == result["score"]
+        for test in result["tests"]:
+            info = catalogue[test["extra_data"]["test_id"]]
+            assert test["name"] == info["title"]
+            assert test["visibility"] == ("after_published" if info["hidden"] else "visible")
+            assert test["status"] == ("passed" if test["score"] == test["max_score"]
+                                      else "failed")
+            text = test["output"]
+            assert "[receipt" not in text and "_receipt" not in text and str(ROOT) not in text
+        if row["flags"]:
+            assert all(f in result["output"] for f in row["flags"].split(" | "))
+    mistakes = json.loads((out / "gradescope" / "03_newton" / "mistakes_03" / "results.json")
+                          .read_text())
+    failed = [t for t in mistakes["tests"] if t["status"] == "failed"]
+    assert failed and all("Likely mistake" in t["output"] or t["output"] for t in failed)
+    assert "passed: newton_step, shape" in next(
+        t["output"] for t in mistakes["tests"] if t["extra_data"]["test_id"] == "newton_step_shape")
+
+
+def test_a_canvas_export_gives_the_identity_columns_and_assignment_ids(tmp_path):
+    from hessian_lab.course import grade
+
+    roster = tmp_path / "export.csv"
+    roster.write_text(
+        "Student,ID,SIS User ID,SIS Login ID,Section,03_newton (5503),Current Score\n"
+        "    Points Possible,,,,,21,(read only)\n"
+        '"Lovelace, Ada",101,S101,ada,Sec A,,\n', encoding="utf-8-sig")
+    subs = [grade.Submission("ada", "03_newton", tmp_path, tmp_path / "a.ipynb", total=17.0,
+                             graded=True),
+            grade.Submission("bo", "03_newton", tmp_path, tmp_path / "b.ipynb", total=3.5,
+                             graded=True),
+            grade.Submission("cy", "03_newton", tmp_path, None, flags=["empty notebook"]),
+            grade.Submission("di", "03_newton", tmp_path, tmp_path / "d.ipynb", killed=True)]
+    path = grade.write_canvas_csv(subs, tmp_path / "canvas.csv", {"03_newton": {"p": 21.0}},
+                                  roster)
+    with open(path, newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                        "03_newton (5503)"]
+    assert table[1][5] == "21"
+    assert table[2] == ["Lovelace, Ada", "101", "S101", "ada", "Sec A", "17"]
+    assert table[3] == ["bo", "", "", "bo", "", "3.5"]
+    # an unusable notebook scores 0 (as in grades.csv); a killed grading run stays blank
+    assert table[4][5] == "0" and table[5][5] == ""
+    bad = tmp_path / "not-canvas.csv"
+    bad.write_text("name,score\nada,3\n")
+    with pytest.raises(SystemExit, match="not a Canvas gradebook export"):
+        grade.read_canvas_roster(bad)

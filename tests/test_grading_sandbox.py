@@ -1,6 +1,6 @@
 """Grading that student code cannot subvert: the sandbox, the trusted side, the run-time watch.
 
-The end-to-end test grades, in one real round (``tools/grade.py``, real ``nbgrader autograde``
+The end-to-end test grades, in one real round (``curvature-lab grade``, real ``nbgrader autograde``
 in a temporary course), one hostile submission per threat between two canaries that submit the
 instructor's solution, plus honest submissions whose last experiment hangs in compiled code or
 kills the kernel. Fast tests check the pieces one by one.
@@ -24,11 +24,11 @@ import pytest
 from conftest import BIN, ROOT, ensure_sandbox
 from course_fixtures import build, threats
 
-sys.path.insert(0, str(ROOT / "tools"))
-import grade_trust as trust  # noqa: E402
-import sandbox  # noqa: E402
-
 from hessian_lab import grading  # noqa: E402
+from hessian_lab.course import (
+    sandbox,  # noqa: E402
+    trust,  # noqa: E402
+)
 
 SEED = "20261205-private"
 
@@ -187,7 +187,7 @@ def test_the_private_copy_skips_notebooks_and_the_sandboxes_own_folder(tmp_path,
 
 def test_grading_refuses_without_a_sandbox_and_says_how_to_proceed(tmp_path):
     env = {**os.environ, "PATH": "/nonexistent"}  # no bwrap on this PATH
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "grade.py"), str(tmp_path),
+    proc = subprocess.run([str(BIN / "curvature-lab"), "grade", str(tmp_path),
                            "--out", str(tmp_path / "out")], env=env, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 2
@@ -328,7 +328,7 @@ def hostile_round(tmp_path_factory):
                "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
         started = time.monotonic()
         proc = subprocess.run(
-            [sys.executable, str(ROOT / "tools" / "grade.py"), str(subs), "--out",
+            [str(BIN / "curvature-lab"), "grade", str(subs), "--out",
              str(base / "out"), "--seed", SEED, "--workers", "2", "--cell-timeout", "10",
              "--student-timeout", "300"], cwd=ROOT, env=env, capture_output=True, text=True,
             timeout=1800)
@@ -440,7 +440,7 @@ def test_without_the_sandbox_tampering_is_still_detected_and_fails_the_round(tmp
               "db.execute('update grade set auto_score = 0')\ndb.commit()\n")
     build.write(second, "tamperer", "03_newton", build.fill(blank, {"newton_step": attack}))
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    command = [sys.executable, str(ROOT / "tools" / "grade.py"), "--out", str(out), "--seed",
+    command = [str(BIN / "curvature-lab"), "grade", "--out", str(out), "--seed",
                SEED, "--workers", "1", "--no-feedback", "--no-sandbox"]
     proc = subprocess.run([*command[:2], str(first), *command[2:]], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=600)

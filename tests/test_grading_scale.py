@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,8 +22,7 @@ import pytest
 from conftest import BIN, ROOT, ensure_sandbox, skip_or_fail
 from course_fixtures import build
 
-sys.path.insert(0, str(ROOT / "tools"))
-import grade  # noqa: E402
+from hessian_lab.course import grade  # noqa: E402
 
 SEED = "4711"
 ASSIGNMENT = "03_newton"
@@ -36,7 +34,7 @@ EXPECTED_TOTALS = {"right_03": 21, "alt": 21, "blank_03": 0, "crash": 16, "tampe
 
 
 def grade_command(submissions: Path, out: Path, workers: int, *extra: str) -> list[str]:
-    return [sys.executable, str(ROOT / "tools" / "grade.py"), str(submissions), "--out",
+    return [str(BIN / "curvature-lab"), "grade", str(submissions), "--out",
             str(out), "--seed", SEED, "--workers", str(workers), "--cell-timeout", "10",
             "--student-timeout", "240", "--no-feedback", *extra]
 

@@ -8,18 +8,14 @@ headless Chromium through Playwright. The server is stopped at the end whatever 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
-import signal
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import free_port
-from conftest import BIN, ROOT
+from browser import jupyterlab_server
+from conftest import ROOT
 
 # A JupyterLab server driven by Chromium: not in `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -78,44 +74,8 @@ def _chapter_with(call: str) -> Path:
 def lab(tmp_path_factory):
     """A JupyterLab server on a temporary directory; yields (base url, token, directory)."""
     root = tmp_path_factory.mktemp("lab")
-    port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ, CURVATURE_LAB_LIVE="1", JUPYTER_CONFIG_DIR=str(root / ".jupyter"),
-               JUPYTER_RUNTIME_DIR=str(root / ".runtime"), MPLBACKEND="Agg",
-               OPENBLAS_NUM_THREADS="1")
-    cmd = [str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-           f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
-           "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=False",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-           "jupyterlab.NeverCheckForUpdate"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")  # containers often run tests as root
-    log = open(root / "server.log", "w")
-    proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError as err:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError("JupyterLab did not start:\n"
-                                         + (root / "server.log").read_text()[-3000:]) from err
-                time.sleep(0.5)
+    with jupyterlab_server(root, env={"CURVATURE_LAB_LIVE": "1"}) as (base, token):
         yield base, token, root
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(proc.pid, sig)
-                proc.wait(timeout=20)
-                break
-            except ProcessLookupError:
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        log.close()
 
 
 class Notebook:

@@ -1,4 +1,4 @@
-"""``curvature-lab``: the instructor's commands (``curvature-lab check-course``)."""
+"""``curvature-lab``: the instructor's commands (``check-course``, ``grade``, ``export``)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,16 @@ def main(argv=None) -> int:
     check.add_argument("--clear-outputs", action="store_true",
                        help="clear the source notebooks' outputs first")
     check.set_defaults(run=_check_course)
+    grade = sub.add_parser("grade", help="autograde a round of submissions in sandboxes: "
+                           "grades, feedback, Canvas CSV, Gradescope JSON")
+    from .grade import add_arguments, add_export_arguments, export, run
+
+    add_arguments(grade)
+    grade.set_defaults(run=run)
+    again = sub.add_parser("export", help="write a round's grades, Canvas CSV and Gradescope "
+                           "JSON again from the gradebook (after a review in the formgrader)")
+    add_export_arguments(again)
+    again.set_defaults(run=export)
     args = parser.parse_args(argv)
     return args.run(args)
 

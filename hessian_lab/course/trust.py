@@ -234,8 +234,10 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _private_paths() -> list[str]:
-    root = str(Path(__file__).resolve().parents[1])
-    paths = {root, sys.prefix, sys.base_prefix, str(Path(sys.prefix).resolve()),
+    here = Path(__file__).resolve()
+    # the checkout (or site-packages), the package, the course the round was started in
+    paths = {str(here.parents[2]), str(here.parents[1]), str(Path.cwd()), sys.prefix,
+             sys.base_prefix, str(Path(sys.prefix).resolve()),
              str(Path(sys.base_prefix).resolve()), str(Path.home())}
     return sorted((p for p in paths if p and p != "/"), key=len, reverse=True)
 
@@ -254,6 +256,19 @@ _SEED_LINE = re.compile(r"^.*_use_seed.*(\n|$)", re.M)
 def _hide_secrets(text: str) -> str:
     """The round's receipt keys and hidden seeds out of a cell's source or traceback."""
     return _SEED_LINE.sub("", _RECEIPT_ARG.sub("", text))
+
+
+_RECEIPT_SHOWN = re.compile(r" ?\[receipt [a-z0-9_]+:[0-9a-f]{16}\]")
+
+
+def strip_receipts(text: str) -> str:
+    """A test's output without its receipt (``[receipt id:hex]``), for reports outside the
+    feedback pages.
+
+    >>> strip_receipts("passed: newton_step, shape [receipt newton_step_shape:0123456789abcdef]")
+    'passed: newton_step, shape'
+    """
+    return _RECEIPT_SHOWN.sub("", text)
 
 
 def clean_outputs(notebook: Path) -> None:

@@ -61,11 +61,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import grade_trust as trust  # noqa: E402
-import sandbox  # noqa: E402
+from . import sandbox, trust
 
-ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = Path(__file__).resolve().parents[1]  # hessian_lab: the checks and the library
 BIN = Path(sys.executable).parent
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 DB_URL_ENV = "CURVATURE_LAB_GRADEBOOK_URL"
@@ -94,6 +92,8 @@ class Submission:
     receipted: set[str] = field(default_factory=set)  # tests whose receipt was printed
     killed: bool = False  # nbgrader was stopped from outside: not graded, re-run to grade
     resumed: bool = False  # graded by an earlier run of the same round
+    tests: dict[str, tuple[float, float]] = field(default_factory=dict)  # id: (score, max)
+    outputs: dict[str, str] = field(default_factory=dict)  # id: what the test cell printed
 
 
 # --------------------------------------------------------------------------- collecting
@@ -302,13 +302,11 @@ def _nbgrader(args, course: Path, env: dict, timeout: float, extra=(),
 
 COURSE_CONFIG = """
 # --- added by tools/grade.py for this grading round -------------------------------------
-import sys as _sys
-_sys.path.insert(0, {tools!r})
 from nbconvert.preprocessors import ClearMetadataPreprocessor as _ClearMetadata
 from nbgrader.preprocessors import (AssignLatePenalties as _Late, CheckCellMetadata as _Check,
                                     IgnorePattern as _Ignore, LimitOutput as _Limit,
                                     SaveAutoGrades as _Save)
-from resilient_execute import ResilientExecute as _ResilientExecute
+from hessian_lab.course.resilient_execute import ResilientExecute as _ResilientExecute
 # nbgrader's own list, with Execute replaced by one that loses only a hung or fatal cell
 c.Autograde.autograde_preprocessors = [_ResilientExecute, _Ignore, _ClearMetadata, _Limit,
                                        _Save, _Late, _Check]
@@ -329,11 +327,11 @@ def prepare_course(course: Path, solutions: Path, assignments, env, db_url: str,
     course.mkdir(parents=True, exist_ok=True)
     # bytecode for the grading module, once, so no kernel compiles it (PYTHONDONTWRITEBYTECODE)
     try:
-        compileall.compile_dir(ROOT / "hessian_lab", quiet=2)
+        compileall.compile_dir(PACKAGE, quiet=2)
     except OSError:  # a read-only install: the kernels compile it then, a little slower
         pass
-    config = (ROOT / "nbgrader_config.py").read_text()
-    config += COURSE_CONFIG.format(tools=str(Path(__file__).resolve().parent))
+    config = (args.course / "nbgrader_config.py").read_text()
+    config += COURSE_CONFIG
     if not args.no_sandbox:
         config += SANDBOX_CONFIG.format(kernel=sandbox.KERNEL_NAME)
     (course / "nbgrader_config.py").write_text(config)
@@ -469,8 +467,7 @@ def fingerprint(sub: Submission, args, solutions: Path) -> str:
     """What a grade depends on: the notebook, the source, the seed, the limits, the checks."""
     digest = hashlib.sha256()
     for path in (sub.notebook, solutions / sub.assignment / f"{sub.assignment}.ipynb",
-                 *sorted((ROOT / "hessian_lab" / "grading").glob("*.py")),
-                 ROOT / "hessian_lab" / "_monitor.py"):
+                 *sorted((PACKAGE / "grading").glob("*.py")), PACKAGE / "_monitor.py"):
         digest.update(path.read_bytes())
         digest.update(b"\0")
     limits = (args.seed, args.cell_timeout, args.student_timeout, args.memory_gb,
@@ -508,8 +505,14 @@ def resume(course: Path, sub: Submission, fprint: str, gb) -> bool:
     return True
 
 
-def collect_scores(sub: Submission, course: Path, gb, catalogue) -> None:
-    """Scores per part from the gradebook, after checking the receipts."""
+def collect_scores(sub: Submission, course: Path, gb, catalogue, check_receipts: bool = True
+                   ) -> None:
+    """Scores per test and part from the gradebook, after checking the receipts (a test that
+    earned points without its receipt is set to 0 there). The submission is flagged in the
+    gradebook (the formgrader's flag) when it has flags.
+
+    ``check_receipts=False`` reads the scores as they are now (``curvature-lab export``, after
+    a review in the formgrader: the receipts were checked when the round ran)."""
     nb_name = sub.assignment
     graded_path = course / "autograded" / sub.student / sub.assignment / f"{nb_name}.ipynb"
     try:
@@ -517,18 +520,20 @@ def collect_scores(sub: Submission, course: Path, gb, catalogue) -> None:
     except Exception:  # noqa: BLE001 - no submission in the gradebook
         record = None
     if sub.killed or record is None or not graded_path.exists():
-        if not any("kernel died" in f or "could not grade" in f or "stopped after" in f
-                   or "was killed" in f for f in sub.flags):
+        if check_receipts and not any(
+                "kernel died" in f or "could not grade" in f or "stopped after" in f
+                or "was killed" in f for f in sub.flags):
             sub.flags.append("no autograded notebook (grading failed)")
         return
     changed = False
+    sub.parts, sub.tests, sub.total = {}, {}, 0.0
     for grade in record.grades:
         if grade.name not in catalogue:
             continue
         part = catalogue[grade.name]["part"]
         sub.parts.setdefault(part, 0.0)
         auto = grade.auto_score or 0.0
-        if auto > 0 and grade.name not in sub.receipted:
+        if check_receipts and auto > 0 and grade.name not in sub.receipted:
             sub.flags.append(f"{grade.name} earned points without its receipt: the test did not "
                              "run as written (set to 0)")
             grade.manual_score = 0.0
@@ -536,9 +541,37 @@ def collect_scores(sub: Submission, course: Path, gb, catalogue) -> None:
         score = grade.manual_score if grade.manual_score is not None else auto
         sub.parts[part] += score
         sub.total += score
+        sub.tests[grade.name] = (score, float(grade.max_score or 0.0))
+    if check_receipts and bool(sub.flags) != bool(record.flagged):
+        record.flagged = bool(sub.flags)  # the formgrader lists it with a flag
+        changed = True
     if changed:
         gb.db.commit()
+    sub.outputs = test_outputs(graded_path)
     sub.graded = True
+
+
+def test_outputs(notebook: Path) -> dict[str, str]:
+    """{grade id: what the test cell showed} in an autograded notebook (already cleaned of the
+    round's secrets), for the per-student results."""
+    try:
+        nb = json.loads(notebook.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found = {}
+    for cell in nb.get("cells", []):
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        if not meta.get("grade") or cell.get("cell_type") != "code":
+            continue
+        texts = []
+        for out in cell.get("outputs", []) or []:
+            if out.get("output_type") == "stream":
+                texts.append("".join(out.get("text", "")))
+            elif out.get("output_type") == "error":
+                texts.append(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}")
+        text = trust.strip_receipts("".join(t if t.endswith("\n") else t + "\n" for t in texts))
+        found[meta.get("grade_id", "")] = text.strip()
+    return found
 
 
 # --------------------------------------------------------------------------- reports
@@ -562,7 +595,8 @@ def max_points(release_nb: dict, catalogue) -> dict[str, float]:
     return result
 
 
-def write_reports(subs, out: Path, catalogue, maxima) -> list[Path]:
+def write_reports(subs, out: Path, catalogue, maxima, roster: Path | None = None
+                  ) -> list[Path]:
     written = []
     with open(out / "grades.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
@@ -584,6 +618,101 @@ def write_reports(subs, out: Path, catalogue, maxima) -> list[Path]:
         written.append(path)
         written.append(histogram(assignment, [s.total for s in rows],
                                  sum(maxima[assignment].values()), out))
+    written.append(write_canvas_csv(subs, out / "canvas_grades.csv", maxima, roster))
+    written.extend(write_gradescope_results(subs, out / "gradescope", catalogue))
+    return written
+
+
+# Canvas's gradebook import: these identity columns, then one column per assignment, named
+# "<name> (<Canvas assignment id>)" for an existing assignment (a bare name creates a new one),
+# and an optional "Points Possible" row. A blank score leaves Canvas's grade as it is.
+CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+
+
+def read_canvas_roster(path: Path | None) -> tuple[dict[str, dict], dict[str, str]]:
+    """From a Canvas gradebook export: ({SIS Login ID: identity row}, {assignment name:
+    its column header}). Empty without an export."""
+    if path is None:
+        return {}, {}
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    lacking = [c for c in CANVAS_IDENTITY if not rows or c not in rows[0]]
+    if lacking:
+        raise SystemExit(f"{path} is not a Canvas gradebook export: its header lacks "
+                         f"{', '.join(lacking)}")
+    students = {}
+    for row in rows:
+        login = (row.get("SIS Login ID") or "").strip()
+        if login and not (row.get("Student") or "").strip().startswith("Points Possible"):
+            students[login] = {c: row.get(c, "") for c in CANVAS_IDENTITY}
+    columns = {}
+    for header in rows[0]:
+        match = re.fullmatch(r"(.+?) \((\d+)\)", header.strip())
+        if match:
+            columns[match.group(1).strip()] = header
+    return students, columns
+
+
+def write_canvas_csv(subs, path: Path, maxima, roster: Path | None = None) -> Path:
+    """``canvas_grades.csv``: one row per student, one column per assignment (the total), in
+    the shape of Canvas's gradebook import. Students are matched by SIS Login ID, which is the
+    nbgrader student id; with ``roster`` (a Canvas export) the other identity columns and the
+    assignments' column headers come from it."""
+    students, columns = read_canvas_roster(roster)
+    assignments = sorted({s.assignment for s in subs})
+    headers = [columns.get(a, a) for a in assignments]
+    scores: dict[str, dict[str, str]] = {}
+    for s in subs:
+        # what grades.csv says (an unusable or rejected notebook scores 0), except a submission
+        # whose grading process was killed from outside: blank, so Canvas keeps what it has
+        scores.setdefault(s.student, {})[s.assignment] = "" if s.killed else f"{s.total:g}"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*CANVAS_IDENTITY, *headers])
+        writer.writerow(["    Points Possible", "", "", "", "",
+                         *(f"{sum(maxima[a].values()):g}" for a in assignments)])
+        for student in sorted(scores):
+            who = students.get(student) or {"Student": student, "SIS Login ID": student}
+            writer.writerow([*(who.get(c, "") for c in CANVAS_IDENTITY),
+                             *(scores[student].get(a, "") for a in assignments)])
+    return path
+
+
+def write_gradescope_results(subs, folder: Path, catalogue) -> list[Path]:
+    """``gradescope/<assignment>/<student>/results.json``: each submission's result in the
+    format of Gradescope's autograder results (``score``, ``output``, ``tests`` with ``name``,
+    ``number``, ``score``, ``max_score``, ``status``, ``output``, ``tags``, ``visibility``)."""
+    written = []
+    for s in subs:
+        tests = []
+        parts = part_names(s.assignment, catalogue)
+        counters: dict[str, int] = {}
+        for test_id, info in catalogue.items():
+            if info["assignment"] != s.assignment or test_id not in s.tests:
+                continue
+            score, top = s.tests[test_id]
+            k = parts.index(info["part"]) + 1
+            counters[info["part"]] = counters.get(info["part"], 0) + 1
+            tests.append({
+                "name": info["title"], "number": f"{k}.{counters[info['part']]}",
+                "score": score, "max_score": top,
+                "status": "passed" if score >= top else "failed",
+                "output": s.outputs.get(test_id, ""), "tags": [info["part"]],
+                # a hidden test's inputs and message are shown once the grades are published
+                "visibility": "after_published" if info["hidden"] else "visible",
+                "extra_data": {"test_id": test_id, "part": info["part"]},
+            })
+        output = (f"{s.total:g} of {s.max_total:g} points" if s.graded else "not graded") + (
+            "\nFlags:\n- " + "\n- ".join(s.flags) if s.flags else "")
+        result = {"score": s.total if s.graded else 0.0, "max_score": s.max_total,
+                  "execution_time": round(s.seconds, 1), "output": output,
+                  "visibility": "visible", "stdout_visibility": "hidden", "tests": tests,
+                  "extra_data": {"student": s.student, "assignment": s.assignment,
+                                 "graded": s.graded, "flags": list(s.flags)}}
+        path = folder / s.assignment / s.student / "results.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        written.append(path)
     return written
 
 
@@ -632,17 +761,19 @@ def summary(subs, catalogue, maxima, elapsed: float) -> str:
 # --------------------------------------------------------------------------- main
 
 
-def main(argv=None) -> int:
-    from hessian_lab.grading import ASSIGNMENTS, DEFAULT_SEED, test_catalogue
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``curvature-lab grade``."""
     parser.add_argument("submissions", type=Path, help="folder or zip: <student>/<assignment>/")
-    parser.add_argument("--out", type=Path, default=ROOT / "grading",
-                        help="where grades, feedback and logs go (default: grading/)")
+    parser.add_argument("--course", type=Path, default=Path("."),
+                        help="the course: the folder with nbgrader_config.py and solutions/ "
+                             "(default: the current directory)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where grades, feedback and logs go (default: COURSE/grading)")
     parser.add_argument("--course-dir", type=Path, default=None,
                         help="nbgrader course directory to use (default: OUT/course)")
-    parser.add_argument("--solutions", type=Path, default=ROOT / "solutions",
-                        help="source notebooks, e.g. a private copy with extra hidden tests")
+    parser.add_argument("--solutions", type=Path, default=None,
+                        help="source notebooks, e.g. a private copy with extra hidden tests "
+                             "(default: COURSE/solutions)")
     parser.add_argument("--seed", default=os.environ.get("CURVATURE_LAB_GRADING_SEED"),
                         help="seed of the hidden tests (default: $CURVATURE_LAB_GRADING_SEED)")
     parser.add_argument("--workers", type=int, default=2,
@@ -661,7 +792,34 @@ def main(argv=None) -> int:
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run the grading kernels WITHOUT the bubblewrap sandbox (student "
                              "code can then read and change your files; see the README)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--canvas-roster", type=Path, default=None,
+                        help="a Canvas gradebook export (CSV): canvas_grades.csv then carries "
+                             "its students' names, ids and sections and its assignment "
+                             "columns' names")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="curvature-lab grade",
+                                     description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args) -> int:
+    """Grade one round (the arguments of :func:`add_arguments`); the exit status."""
+    from hessian_lab.grading import ASSIGNMENTS, DEFAULT_SEED, test_catalogue
+
+    args.course = args.course.resolve()
+    if not (args.course / "nbgrader_config.py").exists():
+        print(f"no nbgrader_config.py in {args.course}: run this in the course directory (the "
+              "folder with nbgrader_config.py and solutions/) or name it with --course")
+        return 2
+    args.out = args.out or args.course / "grading"
+    args.solutions = args.solutions or args.course / "solutions"
+    if args.canvas_roster is not None and not args.canvas_roster.is_file():
+        print(f"--canvas-roster {args.canvas_roster}: no such file (export the Canvas "
+              "gradebook as CSV: Grades > Export > Export Entire Gradebook)")
+        return 2
     if args.no_sandbox:
         print(NO_SANDBOX_WARNING)
     else:
@@ -781,7 +939,8 @@ def main(argv=None) -> int:
             shutil.copytree(course / "feedback", out / "feedback")
     for s in subs:
         s.flags = trust.group_flags(s.flags)
-    written = write_reports(subs, out, catalogue, maxima)
+    written = write_reports(subs, out, catalogue, maxima, args.canvas_roster)
+    save_round(out, course, args.db_url, subs, maxima, args.canvas_roster)
     if integrity:
         print("\n" + "!" * 72 + "\nINTEGRITY CHECK FAILED: something outside the grading "
               "kernels changed during the round.\nDo not use these grades before you have "
@@ -802,7 +961,11 @@ def main(argv=None) -> int:
         print(f"Autograding: {len(todo)} notebooks in {autograde_seconds:.1f} s with "
               f"{args.workers} worker(s), {autograde_seconds / len(todo):.2f} s per notebook "
               "of wall time")
-    print("\nWrote " + ", ".join(str(p.relative_to(out)) for p in written) + f" in {out}")
+    results = [p for p in written if "gradescope" in p.relative_to(out).parts]
+    shown = [str(p.relative_to(out)) for p in written if p not in results]
+    if results:
+        shown.append(f"gradescope/ ({len(results)} results.json)")
+    print("\nWrote " + ", ".join(shown) + f" in {out}")
     print(f"Manual review: formgrader on the course directory {course} (see README).")
     killed = [s for s in subs if s.killed]
     if killed:
@@ -811,6 +974,82 @@ def main(argv=None) -> int:
     if integrity:
         return 3
     return 1 if killed else 0
+
+
+# --------------------------------------------------------------------------- export
+
+ROUND_FILE = "round.json"  # in OUT: what `curvature-lab export` needs to write the reports again
+
+
+def save_round(out: Path, course: Path, db_url: str, subs, maxima, roster) -> None:
+    record = {
+        "course": str(course), "db_url": _redact(db_url),
+        "canvas_roster": str(roster.resolve()) if roster else None, "maxima": maxima,
+        "submissions": [{"student": s.student, "assignment": s.assignment, "flags": s.flags,
+                         "gradable": s.notebook is not None, "killed": s.killed,
+                         "max_total": s.max_total, "seconds": round(s.seconds, 2)}
+                        for s in subs],
+    }
+    (out / ROUND_FILE).write_text(json.dumps(record, indent=1) + "\n")
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``curvature-lab export``."""
+    parser.add_argument("--out", type=Path, default=Path("grading"),
+                        help="the output folder of the round (default: grading)")
+    parser.add_argument("--db-url", default=None,
+                        help="the gradebook URL, when it needs a password the round's record "
+                             "leaves out")
+    parser.add_argument("--canvas-roster", type=Path, default=None,
+                        help="a Canvas gradebook export (default: the round's)")
+
+
+def export(args) -> int:
+    """Write a round's reports again from the gradebook as it is now: after scores were changed
+    in the formgrader, grades.csv, the per-assignment CSVs, canvas_grades.csv and gradescope/
+    show the new scores. Prints every total that changed."""
+    from nbgrader.api import Gradebook
+
+    from hessian_lab.grading import test_catalogue
+
+    out = args.out.resolve()
+    try:
+        record = json.loads((out / ROUND_FILE).read_text())
+    except (OSError, ValueError):
+        print(f"no {ROUND_FILE} in {out}: export writes the reports of a round that "
+              "`curvature-lab grade` ran there (give its folder with --out)")
+        return 2
+    course = Path(record["course"])
+    db_url = args.db_url or (record["db_url"] if "***" not in record["db_url"] else None)
+    if db_url is None:
+        print("the round's gradebook URL has a password, which the record leaves out: give "
+              "it with --db-url (or put the password in ~/.pgpass)")
+        return 2
+    roster = args.canvas_roster or (Path(record["canvas_roster"])
+                                    if record.get("canvas_roster") else None)
+    catalogue = test_catalogue()
+    before = {(r["student"], r["assignment"]): r["total"]
+              for r in csv.DictReader(open(out / "grades.csv", newline=""))} \
+        if (out / "grades.csv").exists() else {}
+    subs = []
+    with Gradebook(db_url) as gb:
+        for row in record["submissions"]:
+            sub = Submission(row["student"], row["assignment"], None,
+                             Path(row["assignment"]) if row["gradable"] else None,
+                             flags=list(row["flags"]), max_total=row["max_total"],
+                             seconds=row["seconds"], killed=row["killed"])
+            if row["gradable"]:
+                collect_scores(sub, course, gb, catalogue, check_receipts=False)
+            subs.append(sub)
+    written = write_reports(subs, out, catalogue, record["maxima"], roster)
+    changed = [(s, before.get((s.student, s.assignment))) for s in subs
+               if before.get((s.student, s.assignment)) not in (None, f"{s.total:g}")]
+    for s, old in changed:
+        print(f"{s.student}/{s.assignment}: {old} -> {s.total:g}")
+    print(f"{len(changed)} total(s) changed since the last report; wrote "
+          f"{len([p for p in written if 'gradescope' not in p.parts])} reports and "
+          f"{len([p for p in written if 'gradescope' in p.parts])} results.json in {out}")
+    return 0
 
 
 REFUSAL = """Refusing to grade: no sandbox for the grading kernels.
