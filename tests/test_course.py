@@ -240,6 +240,27 @@ def test_each_part_is_declared_once_with_its_forbidden_routines():
         assert test["title"].endswith(" (hidden)") == test["hidden"]
 
 
+def test_a_check_that_breaks_by_itself_blames_itself_and_is_flagged(monkeypatch):
+    from hessian_lab.course import trust
+    from hessian_lab.grading.session import _TESTS
+
+    def broken(fn):  # an author's slip inside a check, not the student's code
+        return {}["missing"]
+
+    monkeypatch.setattr(_TESTS["newton_step_fixed"], "run", broken)
+    with pytest.raises(AssertionError) as failure:
+        grading.check("newton_step_fixed", lambda g, H: -g)
+    message = str(failure.value)
+    assert message.startswith("newton_step, fixed input: [review: grader error]")
+    assert "KeyError" in message and "not a mistake in your code" in message
+    assert trust.review_flags({"newton_step_fixed": message}) == [
+        "a check failed by itself (grader bug): newton_step_fixed"]
+    monkeypatch.undo()
+    with pytest.raises(AssertionError) as failure:  # a wrong answer is still the student's
+        grading.check("newton_step_fixed", lambda g, H: -g)
+    assert "grader error" not in str(failure.value)
+
+
 # --------------------------------------------------------------------------- autograde runs
 
 

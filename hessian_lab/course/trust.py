@@ -167,6 +167,8 @@ def review_flags(outputs: dict[str, str]) -> list[str]:
             flags.append(f"copied library code: {grade_id}")
         if "[review: grading tampered]" in text:
             flags.append(f"grading tampered: {grade_id}")
+        if "[review: grader error]" in text:
+            flags.append(f"a check failed by itself (grader bug): {grade_id}")
         if "grading helpers were modified" in text:
             flags.append(f"helpers modified: {grade_id}")
         if "while it ran, which this part does not allow" in text:

@@ -149,6 +149,7 @@ def _compare(name, got, expected, *, inputs="", variants=(), rtol=1e-6, atol=1e-
     mistake would have produced on the same input.
     """
     expected = _asarray(expected, dtype=float)
+    got = _asarray(got, dtype=float)  # already converted by _call: a number or an array
     atol_eff = atol * max(1.0, _scale(expected))
     if got.shape != expected.shape:
         for compute, message in variants:

@@ -142,6 +142,15 @@ def check(test_id: str, *objects, _receipt: str | None = None) -> None:
     except _Timeout:  # the timer fired in our own code after the student's returned
         _flush_notes()
         raise AssertionError(f"{test.title}: {_timeout_message()}") from None
+    except Exception as error:  # noqa: BLE001 - the student's own errors come as _Fail
+        # Everything the student's code raises reaches us through _call as a _Fail, so this
+        # is a bug in the check itself. Say so rather than blame the student; the round
+        # flags the submission for review.
+        _flush_notes()
+        raise AssertionError(
+            f"{test.title}: [review: grader error] the check itself failed "
+            f"({type(error).__name__}: {error}). This is not a mistake in your code; tell "
+            "your instructor, who will see it flagged.") from None
     _flush_notes()
     key = _receipt if _isinstance(_receipt, str) and _receipt else None
     _print(f"passed: {test.title} [receipt {test.test_id}:{receipt(test.test_id, key=key)}]")
