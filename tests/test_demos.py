@@ -320,3 +320,47 @@ def test_lbfgs_memory_is_2mn_and_bfgs_n_squared():
 
 def test_quasi_newton_static_form():
     check_static(demos.quasi_newton_memory(), min_frames=8)
+
+
+# --------------------------------------------------------------------------- blitting
+
+
+def _rgb(demo):
+    return np.asarray(demo.figure.canvas.buffer_rgba())[..., :3].astype(int).copy()
+
+
+def _mismatch(demo):
+    """Share of pixels where the blitted frame and a full redraw differ visibly.
+
+    Blitting draws the changing artists last, so anti-aliased edges where they cross
+    the static ones differ by a fraction of a percent; a stale background differs by far
+    more."""
+    demo.draw()
+    blitted = _rgb(demo)
+    demo.figure.canvas.draw()
+    return float((np.abs(blitted - _rgb(demo)).max(axis=-1) > 40).mean())
+
+
+@pytest.mark.parametrize("name", ["surface_model", "newton_stepper", "quasi_newton_memory"])
+def test_a_blitted_frame_matches_a_full_redraw_after_the_problem_changes(name):
+    demo = getattr(demos, name)()
+    assert _mismatch(demo) < 0.01
+    chooser = next(k for k, c in demo.controls.items() if hasattr(c, "options"))
+    for option in list(demo.controls[chooser].options)[1:3]:
+        value = option[1] if isinstance(option, tuple) else option
+        demo.update(**{chooser: value})
+        assert _mismatch(demo) < 0.01, (name, value)
+
+
+def test_the_background_is_redrawn_when_an_artist_is_added_or_an_axis_moves():
+    demo = demos.hessian_explorer()
+    ax = demo.figure.axes[0]
+    demo.draw()
+    band = ax.axvspan(*ax.get_xlim(), color="red")  # a static artist, no invalidate()
+    assert _mismatch(demo) < 0.01
+    ax.set_xlim(*(0.5 * np.asarray(ax.get_xlim())))
+    assert _mismatch(demo) < 0.01
+    band.set_color("blue")  # changed in place: the cached image still shows red ...
+    assert _mismatch(demo) > 0.05
+    demo.invalidate()  # ... until the demo says so
+    assert _mismatch(demo) < 0.01

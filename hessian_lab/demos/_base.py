@@ -123,7 +123,7 @@ class Demo:
         self._pending = None
         self._last_render = -np.inf
         self._render_seconds = 0.0
-        self._background = None  # (dpi, cached static image) for blitting
+        self._background = None  # (what it shows, cached static image) for blitting
         with book_style():
             self.figure = self._build_figure(new_figure(*self.figsize))
         for control in self.controls.values():
@@ -230,11 +230,39 @@ class Demo:
     def _dynamic_artists(self) -> list | None:
         """Artists that change with the controls (drawn over a cached background).
 
-        None (the default) means: redraw the whole figure every time. A subclass that
-        returns a list must set ``self._background = None`` whenever it changes anything
-        else (axis limits, a problem's contours), so that the next draw is a full one.
+        None (the default) means: redraw the whole figure every time. With a list, the rest
+        of the figure is rendered once and cached. The cache is dropped by itself when an
+        artist is added to or removed from an axes (new contours), when axis limits, titles
+        or a 3-D view change, or when the figure's size or dpi does; anything else changed
+        in place outside this list (a static line's data, a legend's text) needs an
+        explicit :meth:`invalidate`.
         """
         return None
+
+    def invalidate(self) -> None:
+        """Drop the cached background: the next :meth:`draw` renders the whole figure."""
+        self._background = None
+
+    def _background_key(self, dynamic: list) -> tuple:
+        """What the cached background shows, cheaply: compared at every blitted draw."""
+        fig = self.figure
+        skip = {id(a) for a in dynamic}
+        key: list = [fig.dpi, tuple(fig.get_size_inches())]
+        for ax in fig.axes:
+            key += [ax.get_xlim(), ax.get_ylim(), ax.get_title(), ax.get_visible()]
+            if hasattr(ax, "get_zlim"):
+                key += [ax.get_zlim(), ax.elev, ax.azim]
+            for child in ax.get_children():
+                if id(child) in skip:
+                    continue
+                tag = getattr(child, "_hl_drawn_tag", None)
+                if tag is None:  # an artist the cached image has never seen
+                    Demo._tags += 1
+                    tag = child._hl_drawn_tag = Demo._tags
+                key.append(tag)
+        return tuple(key)
+
+    _tags = 0
 
     def draw(self) -> Figure:
         """Render the figure's canvas (Agg) and return the figure.
@@ -248,12 +276,13 @@ class Demo:
             if dynamic is None:
                 canvas.draw()
                 return fig
-            if self._background is None or self._background[0] != fig.dpi:
+            key = self._background_key(dynamic)
+            if self._background is None or self._background[0] != key:
                 visible = [a.get_visible() for a in dynamic]
                 for a in dynamic:
                     a.set_visible(False)
                 canvas.draw()
-                self._background = (fig.dpi, canvas.copy_from_bbox(fig.bbox))
+                self._background = (key, canvas.copy_from_bbox(fig.bbox))
                 for a, v in zip(dynamic, visible, strict=True):
                     a.set_visible(v)
             else:

@@ -123,7 +123,7 @@ class QuasiNewtonMemory(Demo):
             it_ax.set_ylim(0, top * 1.15)
             err_ax.set_title(f"error curves, extended Rosenbrock, n = {s['n']}")
             self._n_drawn = s["n"]
-            self._background = None
+            self.invalidate()
         for line, key in ((self._bfgs_err, "bfgs_errors"), (self._lbfgs_err, "lbfgs_errors")):
             e = np.clip(s[key], 1e-18, 1e4)
             line.set_data(np.arange(e.size), e)

@@ -171,7 +171,7 @@ class NewtonStepper(Demo):
             ax.set_ylim(y0, y1)
             ax.set_title(f"f = {s['problem']}")
             self._problem_drawn = s["problem"]
-            self._background = None
+            self.invalidate()
         for cs in self._model_contours:
             cs.remove()
         self._model_contours = []

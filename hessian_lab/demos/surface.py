@@ -156,7 +156,7 @@ class SurfaceModel(Demo):
             ax3d.set_zlim(*self._zrange)
             ax3d.set_title(f"f = {s['problem']} and its quadratic model")
             self._problem_drawn = s["problem"]
-            self._background = None
+            self.invalidate()
         a, g, H = s["point"], s["grad"], s["hessian"]
         dx, dy = gx - a[0], gy - a[1]
         M = s["f"] + g[0] * dx + g[1] * dy + 0.5 * (H[0, 0] * dx**2 + 2 * H[0, 1] * dx * dy
