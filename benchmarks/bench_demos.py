@@ -33,20 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hessian_lab import demos  # noqa: E402
 from hessian_lab.demos._base import book_style, new_figure  # noqa: E402
 
-CASES = {
-    "1 hessian_explorer": (demos.hessian_explorer,
-                           [{"b": float(b)} for b in np.linspace(-3, 3, 40)]),
-    "2 surface_model": (demos.surface_model,
-                        [{"x": float(x)} for x in np.linspace(-1.5, 1.5, 40)]),
-    "3 condition_race": (demos.condition_race,
-                         [{"kappa": float(k)} for k in np.geomspace(1, 1e4, 40)]),
-    "4 newton_stepper": (demos.newton_stepper,
-                         [{"iteration": k % 8} for k in range(40)]),
-    "5 quasi_newton_memory": (demos.quasi_newton_memory,
-                              [{"m": 1 + k % 30} for k in range(40)]),
-    "6 saddle_and_sharpness": (demos.saddle_and_sharpness,
-                               [{"noise": float(s)} for s in np.linspace(0, 0.5, 40)]),
-}
+# every registered demo, with the drag its registration gives (hessian_lab/demos/_registry.py)
+CASES = {f"{entry.number} {name}": (entry.factory, entry.drag())
+         for name, entry in demos.DEMOS.items()}
 
 
 def in_place(demo, values) -> float:

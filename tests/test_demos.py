@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from hessian_lab import demos
 
@@ -20,18 +23,36 @@ def line_data(line):
 
 
 def check_static(demo, min_frames=2):
-    """The static form: an <img> with alt text, a scrubber over the frames, no network."""
-    page = demo.static_html()
+    """The static form: an <img> with alt text, a scrubber over the frames, no network.
+
+    Every frame's label and alt text are checked (computed without drawing); two frames,
+    the first and the last, are rendered to PNG, enough to check the page."""
+    settings = demo.static_settings()
+    assert len(settings) >= min_frames
+    described = demo.static_descriptions()
+    assert len(described) == len(settings)
+    assert all(label.strip() and alt.strip() for label, alt in described), \
+        "every frame needs a label and alt text"
+    assert len({alt for _, alt in described}) > 1, "the alt text must follow the frames"
+    page = demo.static_html([settings[0], settings[-1]])
     assert "<img" in page and 'src="data:image/png;base64,' in page
     alts = re.findall(r'<img[^>]* alt="([^"]*)"', page)
-    assert alts and all(a.strip() for a in alts), "every image needs alt text"
+    assert alts == [html.escape(described[0][1])], "the first frame shows without JavaScript"
     assert 'aria-label="' in page and "<figcaption>" in page
-    assert 'type="range"' in page
-    n = int(re.search(r'max="(\d+)"', page).group(1)) + 1
-    assert n >= min_frames
+    assert 'type="range"' in page and 'max="1"' in page
     assert "http://" not in page and "https://" not in page, "the static form must be offline"
-    assert len(page) < 2.5e6
+    frames = re.findall(r'"([A-Za-z0-9+/=]{200,})"', page)
+    assert len(frames) == 2 and frames[0] != frames[1], "the frames must differ"
+    assert len(page) < 2.5e6 * 2 / len(settings)
     return page
+
+
+def test_the_static_form_renders_every_setting():  # the whole form, once, for one demo
+    demo = demos.quasi_newton_memory()
+    page = demo.static_html()
+    n = len(demo.static_settings())
+    assert f'max="{n - 1}"' in page and len(re.findall(r'"[A-Za-z0-9+/=]{200,}"', page)) == n
+    assert demo.values() == demos.quasi_newton_memory().values()  # controls restored
 
 
 # --------------------------------------------------------------------------- the package
@@ -364,3 +385,51 @@ def test_the_background_is_redrawn_when_an_artist_is_added_or_an_axis_moves():
     assert _mismatch(demo) > 0.05
     demo.invalidate()  # ... until the demo says so
     assert _mismatch(demo) < 0.01
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+def _chapter_calls():
+    """demo name -> chapters whose code cells call demos.<name>(...)"""
+    calls: dict[str, set] = {}
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            if cell["cell_type"] == "code":
+                for name in re.findall(r"\bdemos\.(\w+)\(", "".join(cell["source"])):
+                    calls.setdefault(name, set()).add(path.stem)
+    return calls
+
+
+def test_every_demo_a_chapter_shows_is_registered_with_that_chapter():
+    calls = _chapter_calls()
+    assert set(calls) == set(demos.DEMOS), "chapters and registry disagree"
+    for name, entry in demos.DEMOS.items():
+        assert calls[name] == {entry.chapter}, (name, calls[name], entry.chapter)
+        assert getattr(demos, name) is entry.factory
+        assert [e.number for e in demos.DEMOS.values()] == sorted(
+            e.number for e in demos.DEMOS.values())
+
+
+@pytest.mark.parametrize("name", list(demos.DEMOS))
+def test_each_registered_demo_follows_its_drag(name):
+    entry = demos.DEMOS[name]
+    demo = entry.factory()
+    drag = entry.drag()
+    assert len(drag) >= 10
+    seen = set()
+    for values in drag[:: max(1, len(drag) // 8)]:
+        demo.update(**values)
+        assert {k: demo.values()[k] for k in values} == pytest.approx(values)
+        seen.add(demo.alt_text())
+    assert len(seen) > 1, "dragging the control must change what the figure says"
+
+
+def test_a_demo_cannot_be_registered_twice():
+    from hessian_lab.demos._registry import register
+
+    with pytest.raises(ValueError, match="registered twice"):
+        register(99, chapter="x", drag=list)(demos.DEMOS["condition_race"].factory)
+    with pytest.raises(ValueError, match="registered twice"):
+        register(3, chapter="x", drag=list)(lambda: None)

@@ -337,32 +337,43 @@ class Demo:
         return self._widget
 
     # ---------------------------------------------------------------- static form
-    def static_html(self) -> str:
+    def static_html(self, settings: list[dict] | None = None) -> str:
         """The site's form: a scrubbable animation over :meth:`static_settings`.
 
         PNG frames (base64) in one ``<img>`` with alt text per frame, a range input and a
         play button driven by a few lines of inline JavaScript; the first frame shows
-        without JavaScript. The demo's controls are restored afterwards.
+        without JavaScript. The demo's controls are restored afterwards. ``settings``
+        replaces :meth:`static_settings` (a test renders two frames, not fifteen).
         """
+        frames, labels, alts = [], [], []
+        for label, alt in self._step_through(settings, render=True):
+            frames.append(base64.b64encode(png_bytes(self.figure, small=True)).decode())
+            labels.append(label)
+            alts.append(alt)
+        return scrubber_html(self.title, self.caption(), frames, labels, alts)
+
+    def static_descriptions(self, settings: list[dict] | None = None) -> list[tuple[str, str]]:
+        """(label, alt text) of every frame of the static form, computed without drawing."""
+        return list(self._step_through(settings, render=False))
+
+    def _step_through(self, settings, render: bool) -> Iterator[tuple[str, str]]:
         saved = self.values()
         old_dpi = self.figure.get_dpi()
-        frames, labels, alts = [], [], []
         try:
             self.figure.set_dpi(self.static_dpi)
-            for setting in self.static_settings():
+            for setting in self.static_settings() if settings is None else settings:
                 self._set_values(setting)
                 with book_style(), np.errstate(all="ignore"):
                     self.state = self._compute(**self.values())
-                    self._draw()
-                self.draw()
-                frames.append(base64.b64encode(png_bytes(self.figure, small=True)).decode())
-                labels.append(self.frame_label())
-                alts.append(self.alt_text())
+                    if render:
+                        self._draw()
+                if render:
+                    self.draw()
+                yield self.frame_label(), self.alt_text()
         finally:
             self.figure.set_dpi(old_dpi)
             self._set_values(saved)
             self._refresh()
-        return scrubber_html(self.title, self.caption(), frames, labels, alts)
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude, **kwargs))

@@ -15,6 +15,7 @@ import numpy as np
 from ..curvature import classify
 from ..plotting import COLORS
 from ._base import Demo
+from ._registry import register
 
 __all__ = ["hessian_explorer", "HessianExplorer", "PRESETS"]
 
@@ -278,6 +279,8 @@ def _kappa_text(kappa: float) -> str:
     return "\u221e" if not np.isfinite(kappa) else f"{kappa:.4g}"
 
 
+@register(1, chapter="13_geometry_2d",
+          drag=lambda: [{"b": float(b)} for b in np.linspace(-3, 3, 40)])
 def hessian_explorer(H=None, g=None, preset: str | None = None) -> HessianExplorer:
     """The Hessian explorer (demo 1): sliders for H = [[a, b], [b, d]] and a gradient.
 

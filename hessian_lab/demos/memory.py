@@ -15,6 +15,7 @@ from ..optimizers import bfgs, lbfgs
 from ..plotting import COLORS
 from ..problems import rosenbrock
 from ._base import Demo
+from ._registry import register
 
 __all__ = ["quasi_newton_memory", "QuasiNewtonMemory", "M_SWEEP"]
 
@@ -158,6 +159,8 @@ class QuasiNewtonMemory(Demo):
         return [{"n": 100, "m": m} for m in M_SWEEP] + [{"n": 400, "m": 5}]
 
 
+@register(5, chapter="11_quasi_newton",
+          drag=lambda: [{"m": 1 + k % 30} for k in range(40)])
 def quasi_newton_memory(m: int = 5, n: int = 100) -> QuasiNewtonMemory:
     """BFGS vs L-BFGS with m pairs on extended Rosenbrock (demo 5).
 

@@ -24,6 +24,7 @@ import numpy as np
 from ..optimizers import gradient_descent, momentum, newton
 from ..plotting import COLORS
 from ._base import Demo, clip_path
+from ._registry import register
 
 __all__ = ["condition_race", "ConditionRace", "measured_rate"]
 
@@ -291,6 +292,8 @@ def _rate(value: float) -> str:
     return f"{value:.6f}" if np.isfinite(value) else "overflow"
 
 
+@register(3, chapter="10_condition_number",
+          drag=lambda: [{"kappa": float(k)} for k in np.geomspace(1, 1e4, 40)])
 def condition_race(kappa: float = 100.0, step: float = 1.0, alpha: float | None = None,
                    budget: int = 300) -> ConditionRace:
     """The condition-number race (demo 3): GD, momentum and Newton on one quadratic.

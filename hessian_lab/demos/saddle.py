@@ -20,6 +20,7 @@ from ..optimizers import gradient_descent, newton
 from ..plotting import COLORS
 from ..spectra import power_iteration
 from ._base import Demo, clip_path
+from ._registry import register
 
 __all__ = ["saddle_and_sharpness", "SaddleAndSharpness"]
 
@@ -282,6 +283,8 @@ class SaddleAndSharpness(Demo):
         return frames
 
 
+@register(6, chapter="12_loss_landscapes",
+          drag=lambda: [{"noise": float(s)} for s in np.linspace(0, 0.5, 40)])
 def saddle_and_sharpness(noise: float = 0.1, sharpness: float = 50.0,
                          rho: float = 0.1) -> SaddleAndSharpness:
     """Saddle escape, sharp vs flat minima and a SAM step (demo 6).

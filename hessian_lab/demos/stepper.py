@@ -17,6 +17,7 @@ from ..optimizers import newton
 from ..plotting import COLORS
 from ..problems import himmelblau, rosenbrock, seed_quartic
 from ._base import Demo, clip_path
+from ._registry import register
 
 __all__ = ["newton_stepper", "NewtonStepper", "STEPPER_PROBLEMS"]
 
@@ -265,6 +266,8 @@ class NewtonStepper(Demo):
         return frames
 
 
+@register(4, chapter="08_newton",
+          drag=lambda: [{"iteration": k % 8} for k in range(40)])
 def newton_stepper(problem: str = "Rosenbrock", start: str = "standard start",
                    method: str = "pure", iteration: int = 0) -> NewtonStepper:
     """The Newton stepper (demo 4): step through Newton's iterations with their models.

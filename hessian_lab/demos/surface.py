@@ -15,6 +15,7 @@ from ..curvature import classify
 from ..plotting import COLORS
 from ..problems import himmelblau, monkey_saddle, rosenbrock, seed_bowl, seed_cubic, seed_quartic
 from ._base import Demo
+from ._registry import register
 
 __all__ = ["surface_model", "SurfaceModel", "SURFACE_PROBLEMS"]
 
@@ -207,6 +208,8 @@ class SurfaceModel(Demo):
         return frames
 
 
+@register(2, chapter="04_taylor",
+          drag=lambda: [{"x": float(x)} for x in np.linspace(-1.5, 1.5, 40)])
 def surface_model(problem: str = "x^4 + y^4 - 4xy", point=None) -> SurfaceModel:
     """A surface and its second-order Taylor model at a point (demo 2).
 
