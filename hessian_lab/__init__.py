@@ -1,7 +1,7 @@
 """hessian_lab: the library behind *Curvature Lab*, a book on Hessians and second-order methods.
 
 The numerical core (derivatives, curvature, linesearch, optimizers, spectra,
-problems, models) needs only numpy, and sympy for the symbolic functions, which
+problems, models, rates) needs only numpy, and sympy for the symbolic functions, which
 import it when first called, so ``import hessian_lab`` stays fast in a grading
 kernel. Plotting and the interactive demos live in :mod:`hessian_lab.plotting`
 and :mod:`hessian_lab.demos` and are imported explicitly.
@@ -13,6 +13,7 @@ from .linesearch import *  # noqa: F403
 from .models import *  # noqa: F403
 from .optimizers import *  # noqa: F403
 from .problems import *  # noqa: F403
+from .rates import *  # noqa: F403
 from .spectra import *  # noqa: F403
 
 __version__ = "0.1.0"

@@ -21,7 +21,7 @@ except ImportError as exc:  # the core installs without the demo stack
         "install the extra with  pip install 'hessian_lab[demos]'"
     ) from exc
 
-__all__ = ["COLORS", "use_book_style", "function_with_models", "quadratic_grid"]
+__all__ = ["COLORS", "use_book_style", "function_with_models", "quadratic_grid", "level_curves"]
 
 #: Okabe & Ito's colour-blind-safe palette, named by role in the book.
 COLORS = {
@@ -124,3 +124,26 @@ def quadratic_grid(H, g=None, extent=2.0, num=201):
     X, Y = np.meshgrid(s, s)
     Z = g[0] * X + g[1] * Y + 0.5 * (H[0, 0] * X**2 + 2 * H[0, 1] * X * Y + H[1, 1] * Y**2)
     return X, Y, Z
+
+
+def level_curves(X, Y, Z, levels) -> list:
+    """The level curves of ``Z`` on the grid ``(X, Y)`` as a list of ``(k, 2)`` point arrays.
+
+    What ``ax.contour`` draws, without building a ContourSet (a colormap, a norm and one
+    artist per call): give the list to a :class:`~matplotlib.collections.LineCollection`
+    and move it with ``set_segments``, as the demos do on every slider change.
+
+    Examples
+    --------
+    >>> X, Y, Z = quadratic_grid([[2, 0], [0, 2]], num=41)  # q = |d|^2
+    >>> (curve,) = level_curves(X, Y, Z, [1.0])               # the unit circle
+    >>> bool(np.allclose(np.hypot(curve[:, 0], curve[:, 1]), 1.0, atol=2e-3))
+    True
+    """
+    import contourpy
+
+    generator = contourpy.contour_generator(
+        np.asarray(X, dtype=float), np.asarray(Y, dtype=float), np.asarray(Z, dtype=float),
+        line_type=contourpy.LineType.Separate)
+    return [line for level in np.atleast_1d(levels) for line in generator.lines(float(level))
+            if len(line) >= 2]

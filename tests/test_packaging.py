@@ -26,7 +26,8 @@ pytestmark = pytest.mark.slow
 
 OLDEST = (3, 11)
 LIBRARY_TESTS = ["test_curvature.py", "test_derivatives.py", "test_linesearch.py",
-                 "test_models.py", "test_optimizers.py", "test_problems.py", "test_spectra.py"]
+                 "test_models.py", "test_optimizers.py", "test_problems.py", "test_rates.py",
+                 "test_spectra.py"]
 CHAPTER = "book/01_one_variable.ipynb"
 # What `import hessian_lab` may load of the heavy dependencies: numpy alone.
 HEAVY = ("numpy", "sympy", "scipy", "matplotlib", "ipywidgets", "IPython")

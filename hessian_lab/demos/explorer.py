@@ -11,9 +11,10 @@ Chapters 05-07 (definiteness, the 2-D test, the general case).
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.collections import LineCollection
 
 from ..curvature import classify
-from ..plotting import COLORS
+from ..plotting import COLORS, level_curves
 from ._base import Demo
 from ._registry import register
 
@@ -113,7 +114,11 @@ class HessianExplorer(Demo):
                                      bbox={"fc": "white", "ec": "none", "alpha": 0.8})
                              for _ in range(2)]
         (self._centre,) = ax.plot([], [], "o", color=COLORS["accent"], ms=8, zorder=5)
-        self._contours = []
+        # the model's level curves, moved with set_segments (no ContourSet per change)
+        self._levels = LineCollection([], colors=COLORS["model"], linewidths=1.1)
+        self._through = LineCollection([], colors=COLORS["function"], linewidths=1.6)
+        ax.add_collection(self._levels)
+        ax.add_collection(self._through)
         self._empty = ax.text(0, 0, "", ha="center", va="center")
         text_ax.axis("off")
         self._text = text_ax.text(0.0, 0.98, "", va="top", ha="left", fontsize=10.5,
@@ -128,8 +133,8 @@ class HessianExplorer(Demo):
         return fig
 
     def _dynamic_artists(self) -> list:
-        return [*self._contours, *self._axes, *self._axis_labels, self._centre, self._empty,
-                self._text, self._verdict, self._warning]
+        return [self._levels, self._through, *self._axes, *self._axis_labels, self._centre,
+                self._empty, self._text, self._verdict, self._warning]
 
     # ------------------------------------------------------------------ maths
     def _compute(self, *, preset, a, b, d, show_gradient, g1, g2) -> dict:
@@ -163,31 +168,28 @@ class HessianExplorer(Demo):
 
     # ------------------------------------------------------------------ drawing
     def _draw(self) -> None:
-        s, ax = self.state, self._ax
+        s = self.state
         H, g = s["H"], s["g"]
-        for cs in self._contours:
-            cs.remove()
-        self._contours = []
         Z = g[0] * PX + g[1] * PY + 0.5 * (H[0, 0] * PX**2 + 2 * H[0, 1] * PX * PY
                                            + H[1, 1] * PY**2)
         spread = float(np.ptp(Z))
         self._empty.set_text("")
+        levels = through = []
         if spread > 1e-12:
-            levels = np.unique(np.quantile(Z, np.linspace(0.03, 0.97, 15)))
-            if levels.size >= 2:
-                self._contours.append(ax.contour(PX, PY, Z, levels=levels,
-                                                 colors=COLORS["model"], linewidths=1.1))
+            values = np.unique(np.quantile(Z, np.linspace(0.03, 0.97, 15)))
+            if values.size >= 2:
+                levels = level_curves(PX, PY, Z, values)
         else:
             self._empty.set_text("q = 0 everywhere:\nthe quadratic model is flat")
         centre = s["stationary_point"]
         if centre is not None and np.all(np.abs(centre) <= EXTENT):
-            q_centre = 0.5 * float(g @ centre)
             if spread > 1e-12:
-                self._contours.append(ax.contour(PX, PY, Z, levels=[q_centre + 0.5],
-                                                 colors=COLORS["function"], linewidths=1.6))
+                through = level_curves(PX, PY, Z, [0.5 * float(g @ centre) + 0.5])
             self._centre.set_data([centre[0]], [centre[1]])
         else:
             self._centre.set_data([], [])
+        self._levels.set_segments(levels)
+        self._through.set_segments(through)
         origin = np.zeros(2) if centre is None else centre
         for i, (line, label) in enumerate(zip(self._axes, self._axis_labels, strict=True)):
             lam, v = s["eigenvalues"][i], s["eigenvectors"][:, i]

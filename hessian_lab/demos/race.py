@@ -23,6 +23,7 @@ import numpy as np
 
 from ..optimizers import gradient_descent, momentum, newton
 from ..plotting import COLORS
+from ..rates import measured_rate
 from ._base import Demo, clip_path
 from ._registry import register
 
@@ -33,7 +34,6 @@ ROTATION = np.array([[np.cos(THETA), -np.sin(THETA)], [np.sin(THETA), np.cos(THE
 START = ROTATION @ np.array([-1.3, 0.3])
 WINDOW = 1.6
 FLOOR, CEILING = 1e-16, 1e8  # the error axis
-TINY = 1e-250  # errors below this are treated as "reached the minimiser"
 LEVELS = [0.02, 0.1, 0.3, 0.6, 1.0, 1.6]  # contour levels, as fractions of f(x0)
 CIRCLE = np.linspace(0, 2 * np.pi, 181)
 TABLE_ROWS = [
@@ -42,31 +42,6 @@ TABLE_ROWS = [
     "momentum (optimal)", "", "Newton: steps", "Newton: error", "final error, GD",
     "final error, mom.",
 ]
-
-
-def measured_rate(errors) -> float:
-    """Average contraction factor per step over the second half of a run.
-
-    ``(e_K / e_h)^(1 / (K - h))`` with h = K // 2, where K is the last index whose error
-    is finite and above 1e-250; 0.0 if the error is exactly 0 after the first step, NaN for
-    a run with no step.
-
-    Examples
-    --------
-    >>> round(measured_rate(0.5 ** np.arange(40)), 12)
-    0.5
-    """
-    e = np.asarray(errors, dtype=float)
-    usable = np.nonzero(np.isfinite(e) & (e > TINY))[0]
-    if e.size < 2:
-        return float("nan")
-    if usable.size == 0 or usable[-1] == 0:
-        return 0.0 if np.isfinite(e[1]) else float("inf")
-    K = int(usable[-1])
-    if K < e.size - 1 and not np.isfinite(e[K + 1]):  # overflowed after K: diverging
-        return float(e[K] / e[K - 1]) if K >= 1 else float("inf")
-    h = K // 2
-    return float((e[K] / e[h]) ** (1.0 / (K - h)))
 
 
 class ConditionRace(Demo):
