@@ -21,7 +21,8 @@ except ImportError as exc:  # the core installs without the demo stack
         "install the extra with  pip install 'hessian_lab[demos]'"
     ) from exc
 
-__all__ = ["COLORS", "use_book_style", "function_with_models", "quadratic_grid", "level_curves"]
+__all__ = ["COLORS", "use_book_style", "function_with_models", "quadratic_grid", "level_curves",
+           "iterate_path", "principal_axes"]
 
 #: Okabe & Ito's colour-blind-safe palette, named by role in the book.
 COLORS = {
@@ -147,3 +148,60 @@ def level_curves(X, Y, Z, levels) -> list:
         line_type=contourpy.LineType.Separate)
     return [line for level in np.atleast_1d(levels) for line in generator.lines(float(level))
             if len(line) >= 2]
+
+
+def iterate_path(ax, path, *, color=None, label=None, markersize=3.0, linewidth=1.2,
+                 **kwargs):
+    """Draw an optimizer's iterates x_0, x_1, ... as dots joined by lines (2-D paths).
+
+    ``path`` is an ``(k + 1, 2)`` array, e.g. ``result.path``; non-finite rows (a
+    diverged run) are left out. Returns the Line2D.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().subplots()
+    >>> line = iterate_path(ax, [[1.0, 1.0], [0.5, 0.2], [0.0, 0.0]], label="GD")
+    >>> line.get_xydata().shape, line.get_label()
+    ((3, 2), 'GD')
+    """
+    pts = np.asarray(path, dtype=float)
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise ValueError(f"iterate_path draws 2-D paths of shape (k + 1, 2), got {pts.shape}")
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    (line,) = ax.plot(pts[:, 0], pts[:, 1], "o-", color=color or COLORS["maximum"],
+                      markersize=markersize, linewidth=linewidth, label=label, **kwargs)
+    return line
+
+
+def principal_axes(ax, H, *, centre=(0.0, 0.0), length=1.6, colors=None, label_at=1.85,
+                   fontsize=9):
+    """Arrows along the eigenvectors of a symmetric 2 x 2 ``H``, labelled with the eigenvalues.
+
+    The arrow ``i`` points from ``centre`` to ``centre + length * v_i`` and carries the
+    label "v_i, lambda_i = ..." at ``label_at * v_i`` (eigenvalues in ascending order, as
+    :func:`numpy.linalg.eigh` gives them; one that is zero up to rounding is shown as 0).
+    Returns ``(eigenvalues, eigenvectors)``.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().subplots()
+    >>> lam, V = principal_axes(ax, [[2.0, 1.0], [1.0, 2.0]])
+    >>> lam.tolist(), len(ax.texts)  # two arrows (annotations) and two labels
+    ([1.0, 3.0], 4)
+    """
+    H = np.asarray(H, dtype=float)
+    if H.shape != (2, 2) or not np.allclose(H, H.T):
+        raise ValueError(f"principal_axes needs a symmetric 2 x 2 matrix, got {H.tolist()}")
+    lam, V = np.linalg.eigh(H)
+    shown = np.where(np.abs(lam) <= 1e-12 * max(1.0, np.abs(lam).max()), 0.0, lam)
+    centre = np.asarray(centre, dtype=float)
+    colors = colors or (COLORS["accent"], COLORS["saddle"])
+    for i, colour in enumerate(colors[:2]):
+        ax.annotate("", xy=centre + length * V[:, i], xytext=centre,
+                    arrowprops={"arrowstyle": "->", "color": colour, "lw": 2.2})
+        ax.text(*(centre + label_at * V[:, i]), rf"$v_{i + 1}$, $\lambda_{i + 1}={shown[i]:.3g}$",
+                color=colour, ha="center", va="center", fontsize=fontsize,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    return lam, V
