@@ -433,3 +433,42 @@ def test_the_race_measures_its_rates_with_the_core_copy():
     import hessian_lab as hl
 
     assert demos.measured_rate is hl.measured_rate
+
+
+# --------------------------------------------------------------------------- numbers only
+
+
+def _same_state(a, b):
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same_state(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b, equal_nan=True)
+    if isinstance(a, float) and np.isnan(a):
+        return isinstance(b, float) and np.isnan(b)
+    if hasattr(a, "__dict__") and not isinstance(a, type):
+        return type(a) is type(b)  # a problem or result object: built the same way
+    return a == b
+
+
+@pytest.mark.parametrize("name", list(demos.DEMOS))
+def test_a_demos_numbers_need_no_figure_and_match_the_drawn_demo(name):
+    entry = demos.DEMOS[name]
+    demo = entry.factory()
+    cls = type(demo)
+    for values in entry.drag()[::13]:
+        demo.update(**values)
+        numbers = cls.numbers(**demo.values())
+        assert _same_state(numbers, demo.state), (name, values)
+    headless = cls(figure=False)
+    assert headless.figure is None
+    with pytest.raises(RuntimeError, match="figure=False"):
+        headless.draw()
+    assert headless.static_descriptions()  # the alt texts need no figure either
+
+
+def test_the_race_in_numbers_only():
+    s = demos.ConditionRace.numbers(kappa=10.0, step=1.5)
+    assert s["rate_measured"] == pytest.approx(max(abs(1 - 0.15), abs(1 - 1.5)), rel=1e-6)
+    assert demos.ConditionRace.numbers(kappa=100.0, budget=50)["budget"] == 50

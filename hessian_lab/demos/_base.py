@@ -103,8 +103,9 @@ class Demo:
         Name -> ipywidgets control (sliders, dropdowns, checkboxes).
     state : dict
         The numbers and labels the figure shows for the current control values.
-    figure : matplotlib.figure.Figure
-        The live figure (Agg canvas); its artists are updated in place.
+    figure : matplotlib.figure.Figure or None
+        The live figure (Agg canvas); its artists are updated in place. None for a demo
+        made with ``figure=False`` (see :meth:`numbers`).
     """
 
     title = "demo"
@@ -113,7 +114,7 @@ class Demo:
     #: render the live PNG at most this often (seconds), or once per render time if slower
     min_interval = 0.04
 
-    def __init__(self, **values):
+    def __init__(self, *, figure: bool = True, **values):
         self.controls = self._make_controls()
         self.state: dict = {}
         self._suspended = False
@@ -124,8 +125,10 @@ class Demo:
         self._last_render = -np.inf
         self._render_seconds = 0.0
         self._background = None  # (what it shows, cached static image) for blitting
-        with book_style():
-            self.figure = self._build_figure(new_figure(*self.figsize))
+        self.figure = None
+        if figure:
+            with book_style():
+                self.figure = self._build_figure(new_figure(*self.figsize))
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self._set_values(values)
@@ -218,10 +221,21 @@ class Demo:
             self._suspended = False
         self._refresh()
 
+    @classmethod
+    def numbers(cls, **values) -> dict:
+        """The demo's ``state`` for these control values, computed without a figure.
+
+        The maths of a demo, as the tests check it: no matplotlib figure is built or drawn.
+        Keyword arguments are the demo's controls (and its constructor's options, such
+        as the race's ``budget``); the others keep their default values.
+        """
+        return cls(figure=False, **values).state
+
     def _refresh(self) -> None:
         with book_style(), np.errstate(all="ignore"):
             self.state = self._compute(**self.values())
-            self._draw()
+            if self.figure is not None:
+                self._draw()
         if self._readout is not None:
             self._readout.value = self.readout_html()
         self._request_render()
@@ -270,6 +284,9 @@ class Demo:
         Blitting: the static part (axes, ticks, labels, fixed contours) is rendered once and
         cached; a change redraws only :meth:`_dynamic_artists` over that cached image.
         """
+        if self.figure is None:
+            raise RuntimeError(f"this {type(self).__name__} was made with figure=False "
+                               "(numbers only); build it without that option to draw it")
         fig, canvas = self.figure, self.figure.canvas
         dynamic = self._dynamic_artists()
         with book_style():
@@ -357,10 +374,14 @@ class Demo:
         return list(self._step_through(settings, render=False))
 
     def _step_through(self, settings, render: bool) -> Iterator[tuple[str, str]]:
+        if render and self.figure is None:
+            raise RuntimeError(f"this {type(self).__name__} was made with figure=False "
+                               "(numbers only): it has no frames to render")
         saved = self.values()
-        old_dpi = self.figure.get_dpi()
+        old_dpi = self.figure.get_dpi() if render else None
         try:
-            self.figure.set_dpi(self.static_dpi)
+            if render:
+                self.figure.set_dpi(self.static_dpi)
             for setting in self.static_settings() if settings is None else settings:
                 self._set_values(setting)
                 with book_style(), np.errstate(all="ignore"):
@@ -371,7 +392,8 @@ class Demo:
                     self.draw()
                 yield self.frame_label(), self.alt_text()
         finally:
-            self.figure.set_dpi(old_dpi)
+            if render:
+                self.figure.set_dpi(old_dpi)
             self._set_values(saved)
             self._refresh()
 
