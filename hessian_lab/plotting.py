@@ -180,7 +180,7 @@ def principal_axes(ax, H, *, centre=(0.0, 0.0), length=1.6, colors=None, label_a
 
     The arrow ``i`` points from ``centre`` to ``centre + length * v_i`` and carries the
     label "v_i, lambda_i = ..." at ``label_at * v_i`` (eigenvalues in ascending order, as
-    :func:`numpy.linalg.eigh` gives them; one that is zero up to rounding is shown as 0).
+    ``numpy.linalg.eigh`` gives them; one that is zero up to rounding is shown as 0).
     Returns ``(eigenvalues, eigenvectors)``.
 
     Examples

@@ -240,23 +240,40 @@ def test_each_part_is_declared_once_with_its_forbidden_routines():
         assert test["title"].endswith(" (hidden)") == test["hidden"]
 
 
-def test_a_check_that_breaks_by_itself_blames_itself_and_is_flagged(monkeypatch):
+_BROKEN_CHECK_RUN = r'''
+import hessian_lab.grading as g
+from hessian_lab.grading.session import _TESTS
+
+def broken(fn):  # an author's slip inside a check, there before the round starts
+    return {}["missing"]
+
+_TESTS["newton_step_fixed"].run = broken
+g.setup("03_newton")  # the integrity snapshot is taken with the broken check in it
+for label, answer in (("broken", lambda g, H: -g), ("fine", lambda g, H: -g)):
+    try:
+        g.check("newton_step_fixed" if label == "broken" else "newton_step_shape", answer)
+        print(label, "PASSED")
+    except AssertionError as exc:
+        print(label, "FAILED", exc)
+'''
+
+
+def test_a_check_that_breaks_by_itself_blames_itself_and_is_flagged():
     from hessian_lab.course import trust
-    from hessian_lab.grading.session import _TESTS
 
-    def broken(fn):  # an author's slip inside a check, not the student's code
-        return {}["missing"]
-
-    monkeypatch.setattr(_TESTS["newton_step_fixed"], "run", broken)
-    with pytest.raises(AssertionError) as failure:
-        grading.check("newton_step_fixed", lambda g, H: -g)
-    message = str(failure.value)
-    assert message.startswith("newton_step, fixed input: [review: grader error]")
-    assert "KeyError" in message and "not a mistake in your code" in message
-    assert trust.review_flags({"newton_step_fixed": message}) == [
+    proc = subprocess.run([sys.executable, "-c", _BROKEN_CHECK_RUN], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "CURVATURE_LAB_MEMORY_GB": "0"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.strip().splitlines()
+    broken = next(line for line in lines if line.startswith("broken "))
+    assert broken.startswith("broken FAILED newton_step, fixed input: [review: grader error]")
+    assert "KeyError" in broken and "not a mistake in your code" in broken
+    assert trust.review_flags({"newton_step_fixed": broken}) == [
         "a check failed by itself (grader bug): newton_step_fixed"]
-    monkeypatch.undo()
-    with pytest.raises(AssertionError) as failure:  # a wrong answer is still the student's
+    # the other checks are unaffected; a wrong answer elsewhere is still the student's
+    assert any(line.startswith("fine PASSED") for line in lines), lines
+    with pytest.raises(AssertionError) as failure:
         grading.check("newton_step_fixed", lambda g, H: -g)
     assert "grader error" not in str(failure.value)
 
