@@ -195,11 +195,18 @@ def test_javascript_animations_play_and_scrub(browser, base_url, site):
                 first, first_alt = img.get_attribute("src"), img.get_attribute("alt")
                 assert first and first.startswith("data:image"), f"{stem}: no first frame"
                 assert img.evaluate("(i) => i.complete && i.naturalWidth > 0")
+                # the numbers are text beside the figure, in a polite live region
+                readout = anim.locator(".hl-demo-readout")
+                assert readout.count() == 1, f"{stem}: animation {k} has no readout"
+                assert readout.get_attribute("aria-live") == "polite"
+                numbers = readout.inner_text().strip()
+                assert numbers, f"{stem}: animation {k}'s readout is empty"
                 # Scrub: drag the slider to the last frame.
                 slider.evaluate("(s) => { s.value = s.max; s.dispatchEvent(new Event('input')); }")
                 last = img.get_attribute("src")
                 assert last != first, f"{stem}: scrubbing animation {k} did not change the frame"
                 assert img.get_attribute("alt") != first_alt, f"{stem}: alt text not updated"
+                assert readout.inner_text().strip() != numbers, f"{stem}: readout not updated"
                 # Play from the first frame: the frames move on by themselves.
                 slider.evaluate("(s) => { s.value = 0; s.dispatchEvent(new Event('input')); }")
                 button = anim.locator("button").first

@@ -12,6 +12,12 @@ sets it (:meth:`Demo.update`):
    at most once per render time: while a render is recent, later changes are coalesced
    into one trailing render, so a fast drag never queues work in the kernel.
 
+The numbers a demo reports (eigenvalues, rates, the verdict) are not drawn in the figure:
+they are HTML text beside it (:meth:`Demo.readout_html`), in the live widget and in every
+frame of the static form. Text is what a screen reader reads and a reader can copy, and
+drawing changing text is most of what a matplotlib 3.11 frame costs (it lays out glyphs
+one by one in Python); the figure keeps only short labels attached to what they label.
+
 Displayed in a notebook, a demo offers two forms at once (:meth:`Demo._repr_mimebundle_`):
 the live widget (``application/vnd.jupyter.widget-view+json``) for JupyterLab, and a
 static ``text/html`` for the built site, where the book's ``_config.yml`` drops widget
@@ -94,8 +100,9 @@ class Demo:
     """Base class of the demos: controls, state, figure, live widget, static form.
 
     Subclasses set ``title`` and implement ``_make_controls``, ``_build_figure``,
-    ``_compute``, ``_draw``, ``alt_text``, ``static_settings`` and optionally
-    ``readout_html`` and ``caption``.
+    ``_compute``, ``_draw``, ``alt_text``, ``static_settings``, and usually
+    ``readout_html`` (built with :func:`readout_lines`, :func:`readout_table` and
+    :func:`readout_verdict`) and ``caption``.
 
     Attributes
     ----------
@@ -163,12 +170,15 @@ class Demo:
         return self.title
 
     def readout_html(self) -> str:
-        """The state as a line of HTML above the live figure."""
-        items = []
-        for key, value in self.state.items():
-            if isinstance(value, bool | int | float | str | np.floating | np.integer):
-                items.append(f"<b>{html.escape(key)}</b>: {html.escape(_fmt(value))}")
-        return " &nbsp; ".join(items)
+        """The numbers of the current state as HTML, shown beside the figure.
+
+        The same fragment is shown in the live widget and in each frame of the static form
+        (inside a white card, so it reads the same on a dark page). The default lists the
+        scalar entries of ``state``; demos override it with their own panel.
+        """
+        rows = [(key, _fmt(value)) for key, value in self.state.items()
+                if isinstance(value, bool | int | float | str | np.floating | np.integer)]
+        return readout_table(None, rows)
 
     # ---------------------------------------------------------------- driving the demo
     def values(self) -> dict:
@@ -237,7 +247,7 @@ class Demo:
             if self.figure is not None:
                 self._draw()
         if self._readout is not None:
-            self._readout.value = self.readout_html()
+            self._readout.value = readout_card(self.readout_html())
         self._request_render()
 
     # ---------------------------------------------------------------- live rendering
@@ -339,18 +349,22 @@ class Demo:
 
     @property
     def widget(self):
-        """The ipywidgets container: controls, a readout line and the figure as an image."""
+        """The ipywidgets container: controls, then the figure (an image) and its readout."""
         if self._widget is None:
             import ipywidgets as widgets
 
-            self._readout = widgets.HTML(self.readout_html())
+            self._readout = widgets.HTML(readout_card(self.readout_html()),
+                                         layout=widgets.Layout(flex="0 1 24em"))
             self._image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
             self._readout.add_class("hl-demo-state")  # stable hooks for styling and tests
             self._image.add_class("hl-demo-figure")
             self._render_image()
             box = widgets.Box(list(self.controls.values()),
                               layout=widgets.Layout(flex_flow="row wrap"))
-            self._widget = widgets.VBox([box, self._readout, self._image])
+            view = widgets.Box([self._image, self._readout],
+                               layout=widgets.Layout(flex_flow="row wrap",
+                                                     align_items="flex-start"))
+            self._widget = widgets.VBox([box, view])
         return self._widget
 
     # ---------------------------------------------------------------- static form
@@ -362,12 +376,13 @@ class Demo:
         without JavaScript. The demo's controls are restored afterwards. ``settings``
         replaces :meth:`static_settings` (a test renders two frames, not fifteen).
         """
-        frames, labels, alts = [], [], []
+        frames, labels, alts, readouts = [], [], [], []
         for label, alt in self._step_through(settings, render=True):
             frames.append(base64.b64encode(png_bytes(self.figure, small=True)).decode())
             labels.append(label)
             alts.append(alt)
-        return scrubber_html(self.title, self.caption(), frames, labels, alts)
+            readouts.append(self.readout_html())
+        return scrubber_html(self.title, self.caption(), frames, labels, alts, readouts)
 
     def static_descriptions(self, settings: list[dict] | None = None) -> list[tuple[str, str]]:
         """(label, alt text) of every frame of the static form, computed without drawing."""
@@ -408,6 +423,68 @@ class Demo:
         return f"<{type(self).__name__} {self.frame_label()}>"
 
 
+# ------------------------------------------------------------------------ the readout
+#: Text colours for the readout (on its white card): each has a contrast of at least 4.5
+#: with white (WCAG AA for normal text). The figure's palette is for lines, not for text.
+TEXT_COLORS = {"text": "#1a1a1a", "muted": "#555555", "warning": "#a63c00"}
+
+
+def readout_card(inner: str) -> str:
+    """Wrap a readout fragment in the white card it is shown in (live and static)."""
+    return ('<div class="hl-readout" style="background: #ffffff; color: #1a1a1a; '
+            'padding: 0.45em 0.75em; border: 1px solid #d0d0d0; border-radius: 4px; '
+            'font-size: 0.9em; line-height: 1.45; min-width: 15em;">'
+            f"{inner}</div>")
+
+
+def readout_lines(lines) -> str:
+    """Lines of plain text (escaped), one per row; empty lines are dropped."""
+    return "".join(f"<div>{html.escape(line)}</div>" for line in lines if line)
+
+
+def readout_verdict(text: str, colour: str) -> str:
+    """A bold headline with a colour swatch (the colour of its lines in the figure).
+
+    The swatch is decoration (``aria-hidden``): the words carry the meaning.
+    """
+    return ('<div style="font-weight: bold; font-size: 1.12em; margin: 0.1em 0 0.25em;">'
+            f'<span aria-hidden="true" style="color: {html.escape(colour)};">&#9632;</span> '
+            f"{html.escape(text)}</div>")
+
+
+def readout_note(text: str, warning: bool = False) -> str:
+    """A short paragraph under the numbers (a warning is dark vermillion)."""
+    colour = TEXT_COLORS["warning" if warning else "muted"]
+    return (f'<div style="color: {colour}; margin-top: 0.3em; max-width: 24em;">'
+            f"{html.escape(text)}</div>")
+
+
+def readout_table(header, rows, caption: str | None = None) -> str:
+    """A small table: ``header`` (column titles, or None) and rows whose first cell names it.
+
+    Numbers are right-aligned in tabular figures, so columns line up as the values change.
+    """
+    esc = html.escape
+    cell = 'style="text-align: right; padding: 0 0 0 0.9em; white-space: nowrap;"'
+    out = ['<table style="border-collapse: collapse; font-variant-numeric: tabular-nums; '
+           'margin: 0.15em 0;">']
+    if caption:
+        out.append(f'<caption style="text-align: left; font-weight: bold;">{esc(caption)}'
+                   "</caption>")
+    if header:
+        first = 'style="text-align: left;"'
+        out.append("<thead><tr>" + "".join(
+            f'<th scope="col" {cell if i else first}>{esc(h)}</th>'
+            for i, h in enumerate(header)) + "</tr></thead>")
+    out.append("<tbody>")
+    for name, *values in rows:
+        out.append(f'<tr><th scope="row" style="text-align: left; font-weight: normal; '
+                   f'white-space: nowrap;">{esc(name)}</th>'
+                   + "".join(f"<td {cell}>{esc(v)}</td>" for v in values) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
 def _fmt(value) -> str:
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
@@ -420,14 +497,16 @@ _SCRIPT = """
 (function () {
   var root = document.getElementById("%(uid)s");
   if (!root) { return; }
-  var frames = %(frames)s, labels = %(labels)s, alts = %(alts)s;
+  var frames = %(frames)s, labels = %(labels)s, alts = %(alts)s, readouts = %(readouts)s;
   var img = root.querySelector("img"), range = root.querySelector("input");
+  var readout = root.querySelector(".hl-demo-readout");
   var out = root.querySelector("output"), button = root.querySelector("button");
   var timer = null;
   function show(i) {
     img.src = "data:image/png;base64," + frames[i];
     img.alt = alts[i];
     out.textContent = labels[i];
+    if (readout && readouts.length) { readout.innerHTML = readouts[i]; }
     range.value = i;
     range.setAttribute("aria-valuetext", labels[i]);
   }
@@ -446,8 +525,15 @@ _SCRIPT = """
 """
 
 
-def scrubber_html(title: str, caption: str, frames: list, labels: list, alts: list) -> str:
-    """HTML of a scrubbable animation: one image, a range input over the frames, a caption."""
+def scrubber_html(title: str, caption: str, frames: list, labels: list, alts: list,
+                  readouts: list | None = None) -> str:
+    """HTML of a scrubbable animation: one image, a range input over the frames, a caption.
+
+    ``readouts`` (one HTML fragment per frame, see :meth:`Demo.readout_html`) are shown in a
+    card beside the image and change with it (a polite live region: a screen reader reads
+    the new numbers after a step).
+    """
+    readouts = [readout_card(r) for r in readouts] if readouts else []
     digest = hashlib.sha1((title + "".join(labels)).encode()).hexdigest()[:10]
     uid = f"hl-demo-{digest}"
     esc = html.escape
@@ -457,12 +543,18 @@ def scrubber_html(title: str, caption: str, frames: list, labels: list, alts: li
         "frames": json.dumps(frames),
         "labels": json.dumps(labels).replace("</", "<\\/"),
         "alts": json.dumps(alts).replace("</", "<\\/"),
+        "readouts": json.dumps(readouts).replace("</", "<\\/"),
     }
+    side = (f'<div class="hl-demo-readout" aria-live="polite" style="flex: 0 1 24em;">'
+            f"{readouts[0]}</div>\n" if readouts else "")
     return (
         f'<figure id="{uid}" class="hl-demo" role="group" aria-label="{esc(title)}" '
         'style="margin: 1em 0;">\n'
+        '<div class="hl-demo-view" style="display: flex; flex-wrap: wrap; gap: 0.8em; '
+        'align-items: flex-start;">\n'
         f'<img src="data:image/png;base64,{frames[0]}" alt="{esc(alts[0])}" '
         'style="max-width: 100%; height: auto; background: white;">\n'
+        f"{side}</div>\n"
         '<div class="hl-demo-controls" style="display: flex; gap: 0.6em; '
         'align-items: center; flex-wrap: wrap;">\n'
         '<button type="button" style="min-width: 4.5em;">Play</button>\n'

@@ -15,7 +15,7 @@ from matplotlib.collections import LineCollection
 
 from ..curvature import classify
 from ..plotting import COLORS, level_curves
-from ._base import Demo
+from ._base import Demo, readout_lines, readout_note, readout_verdict
 from ._registry import register
 
 __all__ = ["hessian_explorer", "HessianExplorer", "PRESETS"]
@@ -57,7 +57,7 @@ class HessianExplorer(Demo):
     """The live explorer; see :func:`hessian_explorer`."""
 
     title = "Hessian explorer"
-    figsize = (9.6, 4.4)
+    figsize = (5.0, 4.6)
 
     def _make_controls(self) -> dict:
         import ipywidgets as widgets
@@ -100,7 +100,7 @@ class HessianExplorer(Demo):
 
     # ------------------------------------------------------------------ figure
     def _build_figure(self, fig):
-        ax, text_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 0.95]})
+        ax = fig.subplots()
         ax.set_xlim(-EXTENT, EXTENT)
         ax.set_ylim(-EXTENT, EXTENT)
         ax.set_aspect("equal")
@@ -120,21 +120,13 @@ class HessianExplorer(Demo):
         ax.add_collection(self._levels)
         ax.add_collection(self._through)
         self._empty = ax.text(0, 0, "", ha="center", va="center")
-        text_ax.axis("off")
-        self._text = text_ax.text(0.0, 0.98, "", va="top", ha="left", fontsize=10.5,
-                                  transform=text_ax.transAxes, linespacing=1.5)
-        self._verdict = text_ax.text(0.0, 0.46, "", va="top", ha="left", fontsize=13,
-                                     fontweight="bold", transform=text_ax.transAxes)
-        self._warning = text_ax.text(0.0, 0.34, "", va="top", ha="left", fontsize=10,
-                                     transform=text_ax.transAxes, color=COLORS["maximum"],
-                                     linespacing=1.4)
         self._ax = ax
-        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.9, wspace=0.15)
+        fig.subplots_adjust(left=0.13, right=0.97, bottom=0.12, top=0.9)
         return fig
 
     def _dynamic_artists(self) -> list:
         return [self._levels, self._through, *self._axes, *self._axis_labels, self._centre,
-                self._empty, self._text, self._verdict, self._warning]
+                self._empty]
 
     # ------------------------------------------------------------------ maths
     def _compute(self, *, preset, a, b, d, show_gradient, g1, g2) -> dict:
@@ -202,8 +194,14 @@ class HessianExplorer(Demo):
             label.set_position(tip)
             label.set_text(rf"$\lambda_{i + 1}$")
             label.set_color(_sign_colour(lam, s["tol"]))
+
+    # ------------------------------------------------------------------ text
+    def readout_html(self) -> str:
+        s = self.state
         lam1, lam2 = s["eigenvalues"]
-        (a, b), (_, d) = H
+        (a, b), (_, d) = s["H"]
+        centre = s["stationary_point"]
+        where = "at a critical point" if s["critical"] else "of the model"
         lines = [
             f"H = [[{a:.3g}, {b:.3g}], [{b:.3g}, {d:.3g}]]",
             f"\u03bb\u2081 = {lam1:.4g},  \u03bb\u2082 = {lam2:.4g}",
@@ -216,24 +214,18 @@ class HessianExplorer(Demo):
                 lines.append("g not in the range of H: no stationary point")
             else:
                 lines.append(f"stationary point of q: ({centre[0]:.3g}, {centre[1]:.3g})")
-        self._text.set_text("\n".join(lines))
-        where = "at a critical point" if s["critical"] else "of the model"
-        self._verdict.set_text(f"{s['kind']} ({where})")
-        self._verdict.set_color(KIND_COLOURS[s["kind"]])
+        out = readout_verdict(f"{s['kind']} ({where})", KIND_COLOURS[s["kind"]])
+        out += readout_lines(lines)
         if s["diagonal_misleads"]:
-            self._warning.set_text(
-                f"The diagonal ({a:.2g}, {d:.2g}) looks like a {s['diagonal_suggests']},\n"
-                f"but the eigenvalues say {s['kind']}:\n"
-                f"the off-diagonal b = {b:.2g} matters.\n"
-                "The diagonal alone misleads."
-            )
+            out += readout_note(
+                f"The diagonal ({a:.2g}, {d:.2g}) looks like a {s['diagonal_suggests']}, but "
+                f"the eigenvalues say {s['kind']}: the off-diagonal b = {b:.2g} matters. "
+                "The diagonal alone misleads.", warning=True)
         elif s["kind"] == "inconclusive":
-            self._warning.set_text("det H = 0: the second-order test cannot decide;\n"
-                                   "higher-order terms do.")
-        else:
-            self._warning.set_text("")
+            out += readout_note("det H = 0: the second-order test cannot decide; "
+                                "higher-order terms do.", warning=True)
+        return out
 
-    # ------------------------------------------------------------------ text
     def frame_label(self) -> str:
         v = self.values()
         label = f"a = {v['a']:.2g}, b = {v['b']:.2g}, d = {v['d']:.2g}"
@@ -262,7 +254,7 @@ class HessianExplorer(Demo):
         return ("The Hessian explorer. Left: contours of the quadratic model (blue), the level "
                 "set q = 1/2 above its centre (black), and the eigenvectors as principal axes "
                 "of half-length 1/sqrt|lambda| (green: positive curvature, vermillion: "
-                "negative, grey: zero). Right: eigenvalues, det, trace and the verdict. The "
+                "negative, grey: zero). Beside it: eigenvalues, det, trace and the verdict. The "
                 "frames sweep b from 0 to 2 with a = d = 1 (a minimum until b = 1, where "
                 "det = 0, then a saddle with a positive diagonal), then the seed's examples.")
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..optimizers import bfgs, lbfgs
 from ..plotting import COLORS
 from ..problems import rosenbrock
-from ._base import Demo
+from ._base import Demo, readout_table
 from ._registry import register
 
 __all__ = ["quasi_newton_memory", "QuasiNewtonMemory", "M_SWEEP"]
@@ -130,12 +130,23 @@ class QuasiNewtonMemory(Demo):
             line.set_data(np.arange(e.size), e)
         self._lbfgs_err.set_label(f"L-BFGS(m={s['m']})")
         self._current.set_data([s["m"]], [s["lbfgs_iterations"]])
-        for bar, text, key, i in zip(self._bars, self._bar_text,
-                                     ("bfgs_memory", "lbfgs_memory"),
-                                     ("bfgs_iterations", "lbfgs_iterations"), strict=True):
+        for bar, text, key in zip(self._bars, self._bar_text,
+                                  ("bfgs_memory", "lbfgs_memory"), strict=True):
             bar.set_height(s[key])
             text.set_position((bar.get_x() + bar.get_width() / 2, s[key] * 1.2))
-            text.set_text(f"{s[key]:,} floats\n{s[i]} iterations")
+            text.set_text(f"{s[key]:,}")
+
+    def readout_html(self) -> str:
+        s = self.state
+
+        def its(method):
+            done = s[f"{method}_success"]
+            return f"{s[f'{method}_iterations']}" + ("" if done else " (not converged)")
+
+        return readout_table(("n = " + f"{s['n']}", "iterations", "memory (floats)"), [
+            ("BFGS", its("bfgs"), f"{s['bfgs_memory']:,}"),
+            (f"L-BFGS, m = {s['m']}", its("lbfgs"), f"{s['lbfgs_memory']:,}"),
+        ]) + readout_table(None, [("memory ratio n/(2m)", f"{s['memory_ratio']:.3g}")])
 
     def frame_label(self) -> str:
         return f"m = {self.state['m']}, n = {self.state['n']}"

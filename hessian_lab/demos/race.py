@@ -24,7 +24,7 @@ import numpy as np
 from ..optimizers import gradient_descent, momentum, newton
 from ..plotting import COLORS
 from ..rates import measured_rate
-from ._base import Demo, clip_path
+from ._base import Demo, clip_path, readout_note, readout_table
 from ._registry import register
 
 __all__ = ["condition_race", "ConditionRace", "measured_rate"]
@@ -36,19 +36,13 @@ WINDOW = 1.6
 FLOOR, CEILING = 1e-16, 1e8  # the error axis
 LEVELS = [0.02, 0.1, 0.3, 0.6, 1.0, 1.6]  # contour levels, as fractions of f(x0)
 CIRCLE = np.linspace(0, 2 * np.pi, 181)
-TABLE_ROWS = [
-    "\u03ba = \u03bb_max/\u03bb_min", "step \u03b1\u00b7\u03bb_max", "step \u03b1", "",
-    "rate per step", "GD, chosen \u03b1", "GD, best step", "GD, \u03b1 = 1/\u03bb_max",
-    "momentum (optimal)", "", "Newton: steps", "Newton: error", "final error, GD",
-    "final error, mom.",
-]
 
 
 class ConditionRace(Demo):
     """The live race; see :func:`condition_race`."""
 
     title = "Condition-number race"
-    figsize = (12.0, 4.3)
+    figsize = (8.8, 4.3)
 
     def __init__(self, budget: int = 300, **values):
         self.budget = int(budget)
@@ -68,8 +62,7 @@ class ConditionRace(Demo):
 
     # ------------------------------------------------------------------ figure
     def _build_figure(self, fig):
-        ax, err_ax, text_ax = fig.subplots(
-            1, 3, gridspec_kw={"width_ratios": [1.0, 1.2, 1.0]})
+        ax, err_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.2]})
         ax.set_xlim(-WINDOW, WINDOW)
         ax.set_ylim(-WINDOW, WINDOW)
         ax.set_aspect("equal")
@@ -111,21 +104,13 @@ class ConditionRace(Demo):
         self._newton_err = err_ax.plot([], [], "-s", color=COLORS["function"], lw=1.5,
                                        ms=4)[0]
         err_ax.legend(loc="lower left", fontsize=7.5, frameon=True, framealpha=0.9)
-        text_ax.axis("off")
-        # a table: the labels are static (drawn once), only the two value columns change
-        table = {"va": "top", "ha": "left", "fontsize": 9, "transform": text_ax.transAxes,
-                 "linespacing": 1.6, "family": "DejaVu Sans Mono"}
-        text_ax.text(0.0, 0.98, "\n".join(TABLE_ROWS), **table)
-        self._text = text_ax.text(0.56, 0.98, "", **table)
-        self._text2 = text_ax.text(0.83, 0.98, "", **table)
-        fig.subplots_adjust(left=0.06, right=0.99, bottom=0.13, top=0.9, wspace=0.3)
+        fig.subplots_adjust(left=0.08, right=0.99, bottom=0.13, top=0.9, wspace=0.3)
         return fig
 
     def _dynamic_artists(self) -> list:
         return [*self._levels, self._gd_path, self._mom_path, self._newton_path,
                 self._pred_best, self._pred_inv, self._pred_gd, self._pred_mom,
-                self._gd_err, self._mom_err, self._newton_err, self._diverged, self._text,
-                self._text2]
+                self._gd_err, self._mom_err, self._newton_err, self._diverged]
 
     # ------------------------------------------------------------------ maths
     def _compute(self, *, kappa, step) -> dict:
@@ -215,20 +200,34 @@ class ConditionRace(Demo):
             e = np.nan_to_num(s[key], nan=CEILING * 10, posinf=CEILING * 10)
             line.set_data(np.arange(e.size), np.clip(e, FLOOR / 10, CEILING * 10))
         self._diverged.set_text("diverged" if s["diverged"] else "")
-        predicted = [
-            f"{kappa:.4g}", f"{s['step']:.3f}", f"{s['alpha']:.3g}", "", "predicted",
-            f"{s['rate_predicted']:.6f}", f"{s['rate_best']:.6f}",
-            f"{s['rate_inverse_lambda_max']:.6f}", f"{s['rate_momentum_predicted']:.6f}", "",
-            f"{s['newton_iterations']}", f"{s['newton_error']:.1e}",
-            f"{s['gd_final_error']:.1e}", f"{s['momentum_final_error']:.1e}",
-        ]
-        measured = ["", "", "", "", "measured", _rate(s["rate_measured"]), "", "",
-                    _rate(s["rate_momentum_measured"]), "", "", "",
-                    "DIVERGED" if s["diverged"] else "", ""]
-        self._text.set_text("\n".join(predicted))
-        self._text2.set_text("\n".join(measured))
 
     # ------------------------------------------------------------------ text
+    def readout_html(self) -> str:
+        s = self.state
+        setting = readout_table(None, [
+            ("\u03ba = \u03bb_max/\u03bb_min", f"{s['kappa']:.4g}"),
+            ("step \u03b1\u00b7\u03bb_max", f"{s['step']:.3f}"),
+            ("step \u03b1", f"{s['alpha']:.3g}"),
+        ])
+        rates = readout_table(("rate per step", "predicted", "measured"), [
+            ("GD, chosen \u03b1", f"{s['rate_predicted']:.6f}", _rate(s["rate_measured"])),
+            ("GD, best step", f"{s['rate_best']:.6f}", ""),
+            ("GD, \u03b1 = 1/\u03bb_max", f"{s['rate_inverse_lambda_max']:.6f}", ""),
+            ("momentum (optimal)", f"{s['rate_momentum_predicted']:.6f}",
+             _rate(s["rate_momentum_measured"])),
+        ])
+        after = readout_table(None, [
+            ("Newton: steps", f"{s['newton_iterations']}"),
+            ("Newton: error", f"{s['newton_error']:.1e}"),
+            (f"final error, GD ({s['budget']} steps)", f"{s['gd_final_error']:.1e}"),
+            ("final error, momentum", f"{s['momentum_final_error']:.1e}"),
+        ])
+        out = setting + rates + after
+        if s["diverged"]:
+            out += readout_note("Gradient descent diverges: \u03b1\u00b7\u03bb_max > 2, so "
+                                "the steep component grows at every step.", warning=True)
+        return out
+
     def frame_label(self) -> str:
         s = self.state
         label = f"kappa = {s['kappa']:.3g}, alpha = {s['step']:.2f}/lambda_max"
@@ -245,7 +244,7 @@ class ConditionRace(Demo):
                   f"{s['rate_predicted']:.4g}")
         return (f"Race on a quadratic with condition number {s['kappa']:.3g} and step "
                 f"{s['step']:.2f} over lambda max. Left: tilted elliptical contours with the "
-                f"three paths from the same start. Middle: error against iteration on a log "
+                f"three paths from the same start. Right: error against iteration on a log "
                 f"scale; {gd}; momentum at rate {s['rate_momentum_measured']:.4g} (predicted "
                 f"{s['rate_momentum_predicted']:.4g}); Newton reaches the minimum in one step.")
 

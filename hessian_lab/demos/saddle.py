@@ -19,7 +19,7 @@ import numpy as np
 from ..optimizers import gradient_descent, newton
 from ..plotting import COLORS
 from ..spectra import power_iteration
-from ._base import Demo, clip_path
+from ._base import Demo, clip_path, readout_table
 from ._registry import register
 
 __all__ = ["saddle_and_sharpness", "SaddleAndSharpness"]
@@ -118,9 +118,6 @@ class SaddleAndSharpness(Demo):
         (self._noisy,) = ax1.plot([], [], "-", color=COLORS["accent"], lw=1.2,
                                   label="GD + noise (SGD-like)")
         ax1.legend(loc="lower left", fontsize=8, frameon=True, framealpha=0.9)
-        self._saddle_text = ax1.text(0.02, 0.98, "", transform=ax1.transAxes, va="top",
-                                     fontsize=8.5, bbox={"fc": "white", "ec": "none",
-                                                         "alpha": 0.85}, zorder=8)
         ax2.set_xlim(-2.2, 2.6)
         ax2.set_ylim(-1.8, 1.8)
         ax2.set_aspect("equal")
@@ -152,7 +149,7 @@ class SaddleAndSharpness(Demo):
         return fig
 
     def _dynamic_artists(self) -> list:
-        return [self._gd, self._noisy, self._saddle_text, *self._wells, *self._labels,
+        return [self._gd, self._noisy, *self._wells, *self._labels,
                 self._minima, *self._zoom, self._perturb, self._gd_step, self._sam_step,
                 self._points, self._sharp_min]
 
@@ -205,13 +202,6 @@ class SaddleAndSharpness(Demo):
         for line, key in ((self._gd, "gd_path"), (self._noisy, "noisy_path")):
             pts = clip_path(s[key], 5.0)
             line.set_data(pts[:, 0], pts[:, 1])
-        if s["noisy_escaped"]:
-            noisy = f"GD + noise: left after {s['escape_iteration']} steps"
-        else:
-            noisy = "GD + noise: still near the saddle"
-        gd = "left the saddle" if s["gd_escaped"] else "stuck at the saddle"
-        self._saddle_text.set_text(f"saddle: H = diag(1, -1)\nGD from y0 = 1e-8: {gd}\n"
-                                   f"{noisy} (sigma = {s['noise']:.2f})")
         if getattr(self, "_drawn_sharpness", None) != s["sharpness"]:
             self._draw_wells(s["_wells"])  # contours change only with the sharpness
             self._drawn_sharpness = s["sharpness"]
@@ -220,8 +210,7 @@ class SaddleAndSharpness(Demo):
         for label, name, where in ((self._labels[0], "sharp", sharp),
                                    (self._labels[1], "flat", flat)):
             label.set_position((where[0], where[1] - 0.25))
-            label.set_text(f"{name}: \u03bb_max = {s[f'lambda_max_{name}']:.4g}\n"
-                           f"(power iteration, {s[f'power_matvecs_{name}']} H\u00b7v)")
+            label.set_text(name)
         w, e = s["sam_point"], s["sam_perturbation"]
         scale = 0.12 / max(np.linalg.norm(s["gd_step"]), np.linalg.norm(s["sam_step"]))
         gd_end, sam_end = w + scale * s["gd_step"], w + scale * s["sam_step"]
@@ -247,6 +236,24 @@ class SaddleAndSharpness(Demo):
                                   colors=COLORS["neutral"], linewidths=0.8)]
 
     # ------------------------------------------------------------------ text
+    def readout_html(self) -> str:
+        s = self.state
+        noisy = (f"left after {s['escape_iteration']} steps" if s["noisy_escaped"]
+                 else "still near the saddle")
+        saddle = readout_table(None, [
+            ("GD from y\u2080 = 1e-8", "left the saddle" if s["gd_escaped"]
+             else "stuck at the saddle"),
+            (f"GD + noise (\u03c3 = {s['noise']:.2f})", noisy),
+        ], caption="escaping the saddle H = diag(1, -1)")
+        wells = readout_table(("minimum", "\u03bb_max", "H\u00b7v products"), [
+            (name, f"{s[f'lambda_max_{name}']:.4g}", f"{s[f'power_matvecs_{name}']}")
+            for name in ("sharp", "flat")], caption="sharpness by power iteration")
+        sam = readout_table(None, [
+            ("SAM \u03c1", f"{s['rho']:.2f}"),
+            ("|SAM step| / |gradient step|", f"{s['sam_step_ratio']:.3g}"),
+        ], caption="SAM at the sharp minimum")
+        return saddle + wells + sam
+
     def frame_label(self) -> str:
         s = self.state
         return (f"noise sigma = {s['noise']:.2f}, sharpness = {s['sharpness']:.3g}, "

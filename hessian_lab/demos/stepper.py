@@ -16,7 +16,7 @@ from ..curvature import classify
 from ..optimizers import newton
 from ..plotting import COLORS
 from ..problems import himmelblau, rosenbrock, seed_quartic
-from ._base import Demo, clip_path
+from ._base import Demo, clip_path, readout_lines, readout_table, readout_verdict
 from ._registry import register
 
 __all__ = ["newton_stepper", "NewtonStepper", "STEPPER_PROBLEMS"]
@@ -73,9 +73,6 @@ class NewtonStepper(Demo):
         (self._target,) = ax.plot([], [], "X", color=COLORS["model"], ms=10, zorder=6)
         (self._accepted,) = ax.plot([], [], "o", color=COLORS["minimum"], ms=7, zorder=6,
                                     mfc="none", mew=2)
-        self._status = ax.text(0.02, 0.98, "", transform=ax.transAxes, va="top", fontsize=9,
-                               bbox={"fc": "white", "ec": COLORS["neutral"], "alpha": 0.9},
-                               zorder=8)
         err_ax.set_yscale("log")
         err_ax.set_xlim(-0.5, MAX_ITER + 0.5)
         err_ax.set_ylim(1e-17, 1e2)
@@ -84,16 +81,13 @@ class NewtonStepper(Demo):
         err_ax.set_title("digits of accuracy")
         (self._errors,) = err_ax.plot([], [], "-o", color=COLORS["model"], ms=5)
         (self._err_now,) = err_ax.plot([], [], "o", color=COLORS["accent"], ms=11, zorder=5)
-        self._digits = err_ax.text(0.98, 0.98, "", transform=err_ax.transAxes, ha="right",
-                                   va="top", fontsize=9, family="DejaVu Sans Mono",
-                                   linespacing=1.35)
         self._ax, self._err_ax = ax, err_ax
         fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.9, wspace=0.25)
         return fig
 
     def _dynamic_artists(self) -> list:
         return [*self._model_contours, self._path, self._current, self._step, self._target,
-                self._accepted, self._status, self._errors, self._err_now, self._digits]
+                self._accepted, self._errors, self._err_now]
 
     # ------------------------------------------------------------------ maths
     def _run(self, problem, start, method):
@@ -210,27 +204,31 @@ class NewtonStepper(Demo):
         else:
             self._accepted.set_data([], [])
         k = s["iteration"]
-        lines = [f"k = {k} of {s['n_iterations']}:  x_k = ({x[0]:.4g}, {x[1]:.4g})",
-                 f"H(x_k): {s['kind_at_x']}"
-                 + ("  (indefinite)" if s["kind_at_x"] == "saddle" else "")]
+        errors = np.clip(s["errors"], 1e-16, 1e3)
+        self._errors.set_data(np.arange(errors.size), errors)
+        self._err_now.set_data([k], [errors[k]])
+
+    # ------------------------------------------------------------------ text
+    def readout_html(self) -> str:
+        s = self.state
+        x, k, target = s["x"], s["iteration"], s["model_minimizer"]
+        kind = s["kind_at_x"] + ("  (indefinite)" if s["kind_at_x"] == "saddle" else "")
+        lines = [f"x_k = ({x[0]:.4g}, {x[1]:.4g})", f"H(x_k): {kind}"]
         if s["method"] == "globalised" and s["shift"] > 0:
-            lines.append(f"shift tau = {s['shift']:.3g}: solve with H + tau I")
+            lines.append(f"shift \u03c4 = {s['shift']:.3g}: solve with H + \u03c4I")
         if target is not None:
             what = "model minimum" if s["kind_at_x"] == "minimum" or s["shift"] > 0 else \
                 "model's stationary point"
             lines.append(f"X: the {what}")
         lines.append(f"run ends at a {s['converged_to']}"
                      + ("" if s["success"] else " (not converged)"))
-        self._status.set_text("\n".join(lines))
-        errors = np.clip(s["errors"], 1e-16, 1e3)
-        self._errors.set_data(np.arange(errors.size), errors)
-        self._err_now.set_data([k], [errors[k]])
-        digits = s["digits"]
-        rows = ["k  digits  "] + [f"{i:<2d} {d:5.1f}" + (" <" if i == k else "  ")
-                                for i, d in enumerate(digits[:14])]
-        self._digits.set_text("\n".join(rows))
+        shown = list(enumerate(s["digits"][:14]))
+        digits = readout_table(None, [("k", *(f"{i}" for i, _ in shown)),
+                                      ("digits", *(f"{d:.1f}" for _, d in shown))],
+                               caption="correct digits per iteration")
+        return (readout_verdict(f"iteration {k} of {s['n_iterations']}", COLORS["accent"])
+                + readout_lines(lines) + digits)
 
-    # ------------------------------------------------------------------ text
     def frame_label(self) -> str:
         s = self.state
         return f"{s['problem']}, {s['start']}, {s['method']} Newton, k = {s['iteration']}"
@@ -249,10 +247,10 @@ class NewtonStepper(Demo):
         return ("The Newton stepper. Left: contours of f (grey), the quadratic model at the "
                 "current iterate (blue), and the Newton step to the model's stationary point "
                 "(blue X); for globalised Newton the accepted point is circled in green. "
-                "Right: the error on a log scale, and the digits of accuracy, which roughly "
-                "double per step near the end. Frames: pure Newton on Rosenbrock; then from a "
-                "start where H is indefinite on x^4 + y^4 - 4xy, pure Newton (drawn to the "
-                "saddle) and globalised Newton (to a minimum).")
+                "Right: the error on a log scale. Beside them, the digits of accuracy, "
+                "which roughly double per step near the end. Frames: pure Newton on "
+                "Rosenbrock; then from a start where H is indefinite on x^4 + y^4 - 4xy, "
+                "pure Newton (drawn to the saddle) and globalised Newton (to a minimum).")
 
     def static_settings(self) -> list[dict]:
         frames = []

@@ -14,7 +14,7 @@ import numpy as np
 from ..curvature import classify
 from ..plotting import COLORS
 from ..problems import himmelblau, monkey_saddle, rosenbrock, seed_bowl, seed_cubic, seed_quartic
-from ._base import Demo
+from ._base import Demo, readout_lines
 from ._registry import register
 
 __all__ = ["surface_model", "SurfaceModel", "SURFACE_PROBLEMS"]
@@ -96,14 +96,12 @@ class SurfaceModel(Demo):
         (self._guide,) = err_ax.plot([], [], "--", color=COLORS["neutral"],
                                      label=r"slope 3: $C r^3$")
         err_ax.legend(loc="lower right", fontsize=8, frameon=True, framealpha=0.9)
-        self._info = err_ax.text(0.02, 0.98, "", transform=err_ax.transAxes, va="top",
-                                 fontsize=9, bbox={"fc": "white", "ec": "none", "alpha": 0.85})
         self._axes = (ax3d, err_ax)
         fig.subplots_adjust(left=0.02, right=0.98, bottom=0.13, top=0.9, wspace=0.15)
         return fig
 
     def _dynamic_artists(self) -> list:
-        return [self._model, self._point3d, self._error, self._guide, self._info]
+        return [self._model, self._point3d, self._error, self._guide]
 
     def _compute(self, *, problem, x, y) -> dict:
         factory, window, _ = SURFACE_PROBLEMS[problem]
@@ -172,12 +170,15 @@ class SurfaceModel(Demo):
         self._error.set_data(r, e)
         C = e[len(e) // 3] / r[len(r) // 3] ** 3
         self._guide.set_data(r, C * r**3)
-        slope = s["error_slope"]
+
+    def readout_html(self) -> str:
+        s = self.state
+        a, slope = s["point"], s["error_slope"]
         slope_text = ("the model is exact (f is quadratic)" if not np.isfinite(slope)
                       else f"fitted slope near 0: {slope:.2f}")
-        self._info.set_text(f"point a = ({a[0]:.2f}, {a[1]:.2f}), f(a) = {s['f']:.3g}\n"
-                            f"H(a): {s['kind']}\n{slope_text}\n"
-                            f"largest error shown: {s['max_error']:.2g}")
+        return readout_lines([f"point a = ({a[0]:.2f}, {a[1]:.2f}),  f(a) = {s['f']:.3g}",
+                              f"H(a): {s['kind']}", slope_text,
+                              f"largest error shown: {s['max_error']:.2g}"])
 
     def frame_label(self) -> str:
         s = self.state
