@@ -64,7 +64,7 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks
-	$(BIN)/python -m pytest --doctest-modules hessian_lab tests
+	$(BIN)/python -m pytest --durations=25 --doctest-modules hessian_lab tests
 
 # What `make test` runs minus the tests marked slow (site build, browser, nbgrader runs,
 # other Pythons, the wheel): about a minute.

@@ -154,3 +154,84 @@ def jupyterlab_server(root: Path, cwd: Path | None = None, env: dict | None = No
             except subprocess.TimeoutExpired:
                 continue
         log.close()
+
+
+#: axe-core, the accessibility engine the site is checked with (the npm package, pinned).
+AXE_VERSION = "4.14.1"
+AXE_DIR = Path(__file__).resolve().parents[1] / "_build" / f"axe-core-{AXE_VERSION}"
+
+
+def axe_source() -> str:
+    """The text of axe-core's ``axe.min.js``, installed from the npm registry when missing.
+
+    npm checks the package against the registry's integrity hash. Node.js and npm come from
+    the machine or, as root, from Debian's ``npm`` package; without them the tests skip with
+    the reason (fail under CI).
+    """
+    script = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        if shutil.which("npm") is None and os.name == "posix" and os.geteuid() == 0 \
+                and shutil.which("apt-get"):
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            print("[axe] npm missing: installing Debian's npm package with apt-get")
+            subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True,
+                           timeout=900)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "npm"], env=env,
+                           capture_output=True, timeout=1800)
+        if shutil.which("npm") is None:
+            skip_or_fail("npm is not installed and cannot be installed here: axe-core "
+                         "(the accessibility checker) comes from the npm registry")
+        AXE_DIR.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix",
+             str(AXE_DIR), f"axe-core@{AXE_VERSION}"],
+            capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0 or not script.exists():
+            skip_or_fail(f"could not install axe-core {AXE_VERSION} with npm: "
+                         f"{(proc.stderr or proc.stdout)[-500:]}")
+    return script.read_text(encoding="utf-8")
+
+
+#: The axe rules run on the site: WCAG 2.0, 2.1 and 2.2, levels A and AA.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+#: Impacts that fail a page; moderate and minor findings are printed only.
+WCAG_FAILING = ("serious", "critical")
+
+_RUN_AXE_JS = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                          resultTypes: ['violations']});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 4).map(n => ({target: n.target.join(' '),
+                                          summary: n.failureSummary || ''})),
+    count: v.nodes.length,
+  }));
+}"""
+
+
+def axe_violations(page, axe: str) -> list[dict]:
+    """Run axe-core (its source text, see :func:`axe_source`) on the page as it is now."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=axe)
+    return page.evaluate(_RUN_AXE_JS, WCAG_TAGS)
+
+
+def wcag_report(where: str, violations: list[dict]) -> str:
+    lines = [f"{where}:"]
+    for v in violations:
+        lines.append(f"  [{v['impact']}] {v['id']}: {v['help']} ({v['count']} elements)")
+        for node in v["nodes"]:
+            lines.append(f"      {node['target']}: {' '.join(node['summary'].split())[:300]}")
+    return "\n".join(lines)
+
+
+def assert_wcag_aa(page, axe: str, where: str) -> None:
+    """No serious or critical WCAG 2.x A/AA violation on the page; the others are printed."""
+    violations = axe_violations(page, axe)
+    other = [v for v in violations if v["impact"] not in WCAG_FAILING]
+    if other:
+        print("moderate or minor accessibility findings (not failed):\n"
+              + wcag_report(where, other))
+    bad = [v for v in violations if v["impact"] in WCAG_FAILING]
+    assert not bad, ("WCAG 2.2 A/AA violations (serious or critical):\n"
+                     + wcag_report(where, bad))

@@ -68,6 +68,14 @@ def browser():
             b.close()
 
 
+@pytest.fixture(scope="session")
+def axe() -> str:
+    """axe-core's source, to inject into pages (npm package, installed when missing)."""
+    from browser import axe_source
+
+    return axe_source()
+
+
 def ensure_sandbox() -> None:
     """bubblewrap for the grading sandbox: Debian's package, installed with apt when missing
     (as root); skipped with the reason locally, failed under CI, when no sandbox can be made."""

@@ -1,8 +1,11 @@
 """The built site in a real browser, offline: every page, its maths, figures, links and search.
 
 Every request that would leave localhost is blocked and counted; a page passes only with no
-console errors, no failed requests and no external requests. Screenshots of every page are saved
-under test-artifacts/screenshots/ (light) and test-artifacts/screenshots-dark/.
+console errors, no failed requests and no external requests, and with no serious or critical
+WCAG 2.2 A/AA violation found by axe-core, in the light theme and in the dark one (the audit
+runs in the same visits; tests/test_accessibility.py checks the audit and the keyboard).
+Screenshots of every page are saved under test-artifacts/screenshots/ (light) and
+test-artifacts/screenshots-dark/.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import re
 
 import numpy as np
 import pytest
-from browser import NetworkGuard, static_server
+from browser import NetworkGuard, assert_wcag_aa, static_server
 from conftest import ROOT
 from test_repository import toc_files
 
@@ -69,7 +72,8 @@ class PageVisit:
 
 
 @pytest.mark.parametrize("stem", PAGES)
-def test_page_loads_offline_with_maths_and_figures(browser, base_url, stem):
+def test_page_loads_offline_with_maths_and_figures_and_meets_wcag(browser, base_url, axe,
+                                                                stem):
     visit = PageVisit(browser, f"{base_url}/{stem}.html")
     page = visit.page
     try:
@@ -98,6 +102,7 @@ def test_page_loads_offline_with_maths_and_figures(browser, base_url, stem):
         shots = ARTIFACTS / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shots / (stem.replace("/", "__") + ".png")), full_page=True)
+        assert_wcag_aa(page, axe, f"{stem} (light)")
     finally:
         visit.close()
 
@@ -136,18 +141,23 @@ def _contrast(rgb_a, rgb_b) -> float:
     return (la + 0.05) / (lb + 0.05)
 
 
-@pytest.mark.parametrize("stem", [p for p in PAGES if p.split("/")[-1][:2].isdigit()])
-def test_figures_stay_legible_in_dark_mode(browser, base_url, stem):
-    """In the dark theme a figure keeps an opaque background that contrasts with its lines."""
+@pytest.mark.parametrize("stem", PAGES)
+def test_dark_mode_keeps_figures_legible_and_meets_wcag(browser, base_url, axe, stem):
+    """In the dark theme a figure keeps an opaque background that contrasts with its lines,
+    and the page has no serious WCAG violation."""
     from PIL import Image
 
     visit = PageVisit(browser, f"{base_url}/{stem}.html", color_scheme="dark")
     page = visit.page
     try:
         page.evaluate("() => { document.documentElement.dataset.theme = 'dark';"
-                      " localStorage.setItem('theme', 'dark'); }")
+                      " document.documentElement.dataset.mode = 'dark';"
+                      " localStorage.setItem('theme', 'dark');"
+                      " localStorage.setItem('mode', 'dark'); }")
         page_bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
         assert page_bg != "rgb(255, 255, 255)", "the dark theme did not switch on"
+        page.wait_for_timeout(100)  # the theme's colour transitions, before measuring contrast
+        assert_wcag_aa(page, axe, f"{stem} (dark)")
         shots = ARTIFACTS / "screenshots-dark"
         shots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shots / (stem.replace("/", "__") + ".png")), full_page=True)

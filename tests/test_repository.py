@@ -254,3 +254,38 @@ def test_ci_runs_the_readme_test_command():
                 if ln.strip() and not ln.lstrip().startswith("#")]
     assert commands[-1] == "make test"
     assert not any(c.startswith("make") and c != "make test" for c in commands)
+
+
+def test_a_library_change_empties_the_books_execution_cache(tmp_path, monkeypatch):
+    """The chapters' cached outputs follow hessian_lab, not only the chapters' own code."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        import offline_site
+    finally:
+        sys.path.pop(0)
+    library = tmp_path / "hessian_lab"
+    (library / "demos").mkdir(parents=True)
+    (library / "demos" / "_base.py").write_text("x = 1\n")
+    monkeypatch.setattr(offline_site, "LIBRARY", library)
+
+    class Config:
+        nb_execution_cache_path = ""
+        hessian_lab_digest = ""
+
+    class App:
+        outdir = str(tmp_path / "_build" / "html")
+
+    cache = tmp_path / "_build" / ".jupyter_cache"
+    cache.mkdir(parents=True)
+    (cache / "executed").write_text("old outputs")
+    config = Config()
+    offline_site._outputs_follow_the_library(App(), config)  # no stamp yet: emptied
+    assert not cache.exists() and config.hessian_lab_digest == offline_site.library_digest()
+    cache.mkdir()
+    (cache / "executed").write_text("outputs")
+    offline_site._outputs_follow_the_library(App(), config)  # library unchanged: kept
+    assert (cache / "executed").exists()
+    (library / "demos" / "_base.py").write_text("x = 2\n")  # a library edit
+    offline_site._outputs_follow_the_library(App(), config)
+    assert not cache.exists(), "the cache must be emptied when hessian_lab changes"
+    assert config.hessian_lab_digest == offline_site.library_digest()

@@ -469,8 +469,8 @@ def readout_table(header, rows, caption: str | None = None) -> str:
     out = ['<table style="border-collapse: collapse; font-variant-numeric: tabular-nums; '
            'margin: 0.15em 0;">']
     if caption:
-        out.append(f'<caption style="text-align: left; font-weight: bold;">{esc(caption)}'
-                   "</caption>")
+        out.append('<caption style="text-align: left; font-weight: bold; color: #1a1a1a; '
+                   f'caption-side: top;">{esc(caption)}</caption>')
     if header:
         first = 'style="text-align: left;"'
         out.append("<thead><tr>" + "".join(
