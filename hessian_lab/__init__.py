@@ -1,12 +1,13 @@
 """hessian_lab: the library behind *Curvature Lab*, a book on Hessians and second-order methods.
 
-The numerical core (derivatives, curvature, linesearch, optimizers, spectra,
+The numerical core (derivatives, curvature, linesearch, optimizers, cg, spectra,
 problems, models, rates) needs only numpy, and sympy for the symbolic functions, which
 import it when first called, so ``import hessian_lab`` stays fast in a grading
 kernel. Plotting and the interactive demos live in :mod:`hessian_lab.plotting`
 and :mod:`hessian_lab.demos` and are imported explicitly.
 """
 
+from .cg import *  # noqa: F403
 from .curvature import *  # noqa: F403
 from .derivatives import *  # noqa: F403
 from .linesearch import *  # noqa: F403

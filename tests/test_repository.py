@@ -289,3 +289,10 @@ def test_a_library_change_empties_the_books_execution_cache(tmp_path, monkeypatc
     offline_site._outputs_follow_the_library(App(), config)
     assert not cache.exists(), "the cache must be emptied when hessian_lab changes"
     assert config.hessian_lab_digest == offline_site.library_digest()
+
+
+def test_every_public_module_of_the_library_is_on_the_api_page():
+    api = (ROOT / "book" / "api.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"automodule:: hessian_lab\.(\w+)", api))
+    public = {p.stem for p in (ROOT / "hessian_lab").glob("*.py") if not p.stem.startswith("_")}
+    assert public <= documented, f"not on book/api.md: {sorted(public - documented)}"
