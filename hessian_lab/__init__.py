@@ -1,9 +1,9 @@
 """hessian_lab: the library behind *Curvature Lab*, a book on Hessians and second-order methods.
 
-The numerical core (derivatives, curvature, linesearch, optimizers, cg, spectra,
-problems, models, rates) needs only numpy, and sympy for the symbolic functions, which
-import it when first called, so ``import hessian_lab`` stays fast in a grading
-kernel. Plotting and the interactive demos live in :mod:`hessian_lab.plotting`
+The numerical core (derivatives, curvature, linesearch, optimizers, cg, trust_region,
+spectra, problems, models, rates) needs only numpy, and sympy for the symbolic
+functions, which import it when first called, so ``import hessian_lab`` stays fast in a
+grading kernel. Plotting and the interactive demos live in :mod:`hessian_lab.plotting`
 and :mod:`hessian_lab.demos` and are imported explicitly.
 """
 
@@ -16,5 +16,6 @@ from .optimizers import *  # noqa: F403
 from .problems import *  # noqa: F403
 from .rates import *  # noqa: F403
 from .spectra import *  # noqa: F403
+from .trust_region import *  # noqa: F403
 
 __version__ = "0.1.0"
