@@ -152,14 +152,14 @@ def steihaug_step(
 ) -> SubproblemStep:
     r"""Steihaug-CG: conjugate gradients on B p = -g from p = 0, kept inside the ball.
 
-    CG runs as in :func:`hessian_lab.conjugate_gradient` (residual r = g + B p) and stops
+    CG runs as in :func:`hessian_lab.cg.conjugate_gradient` (residual r = g + B p) and stops
 
     * at the boundary, when the next iterate would leave the ball: the step is where the
       segment crosses the sphere;
     * at negative curvature, d^T B d <= 0: the step follows d to the boundary, at the
       crossing (forwards or backwards) where the model is lower;
     * in the interior, when ||r|| <= rtol ||g|| (default rtol = min(0.5, sqrt(||g||)), the
-      forcing term of :func:`hessian_lab.newton_cg`).
+      forcing term of :func:`hessian_lab.cg.newton_cg`).
 
     The model decreases at every CG iterate, and ||p|| grows along them, which is why
     stopping at the first crossing is safe (Steihaug 1983; Nocedal & Wright, Algorithm 7.2).

@@ -287,3 +287,26 @@ def test_launch_buttons_build_offline_once_a_repository_url_is_set(tmp_path):
     assert "mybinder.org/v2/gh/example/curvature-lab/main" in html
     assert "colab.research.google.com/github/example/curvature-lab/blob/main" in html
     assert "hub.example.edu/hub/user-redirect/git-pull" in html
+
+
+GLUE_FROM_CHAPTER = re.compile(r"\{glue:text\}`([\w.]+\.ipynb)::(\w+)(?::([^`]*))?`")
+
+
+@pytest.mark.parametrize("stem", ["errata", "summary"])
+def test_the_appendix_pages_show_the_chapters_computed_numbers(site, stem):
+    """The errata and summary take their numbers from the chapters that compute them
+    (myst-nb glue across pages), and the built page shows each one as its chapter's value."""
+    import json
+
+    source = (ROOT / "book" / f"{stem}.md").read_text(encoding="utf-8")
+    refs = GLUE_FROM_CHAPTER.findall(source)
+    assert refs, f"book/{stem}.md pastes no number computed in a chapter"
+    text = page(site, f"book/{stem}").text
+    for notebook, key, spec in refs:
+        data = json.loads((site.parent / "jupyter_execute" / "book" /
+                           notebook.replace(".ipynb", ".glue.json")).read_text())
+        value = data[key]["data"]["text/plain"]
+        shown = format(float(value), spec) if spec else value
+        assert shown in text, f"{stem}: {notebook}::{key} = {value} should show as {shown!r}"
+    # nothing left as raw role syntax
+    assert "{glue:" not in text and ".ipynb::" not in text
