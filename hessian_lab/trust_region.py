@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._checks import as_positive
+from .cg import _products_at
 from .optimizers import (
     LINE_SEARCH_FAILED,
     OptimizeResult,
@@ -211,11 +212,6 @@ def steihaug_step(
         d = -r + (rr_next / rr) * d
         rr = rr_next
     return SubproblemStep(z, "interior", products, model)
-
-
-def _products_at(hessp: Callable, x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """v -> H(x) v at a fixed x."""
-    return lambda v: hessp(x, v)
 
 
 def trust_region(
