@@ -338,11 +338,16 @@ def check_course(course: Path, exercises: bool = True) -> list[Finding]:
     if not names:
         return [Finding("solutions/", "", "no assignments found (expected "
                         "solutions/<assignment>/<assignment>.ipynb)")]
+    out_of_sync: dict[str, str] = {}
+    if exercises:  # one nbgrader run per assignment, each in its own scratch copy: in parallel
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=max(1, min(len(names), os.cpu_count() or 1))) as pool:
+            out_of_sync = dict(zip(names, pool.map(lambda a: exercises_out_of_sync(course, a),
+                                                   names), strict=True))
     found = []
     for assignment in names:
         found += check_assignment(course, assignment)
-        if exercises:
-            problem = exercises_out_of_sync(course, assignment)
-            if problem:
-                found.append(Finding(f"exercises/{assignment}", "", problem))
+        if out_of_sync.get(assignment):
+            found.append(Finding(f"exercises/{assignment}", "", out_of_sync[assignment]))
     return found
