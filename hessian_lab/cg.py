@@ -220,6 +220,15 @@ def _cg_result(x, k, n_matvec, residuals, status, message) -> CGResult:
                     residuals=np.array(residuals))
 
 
+def _one_hessian(hessp, hess) -> _Counted:
+    """The one Hessian form given (products ``hessp(x, v)`` or a matrix ``hess(x)``), counted."""
+    if (hessp is None) == (hess is None):
+        raise TypeError("give exactly one of hessp (Hessian-vector products hessp(x, v)) "
+                        "and hess (the Hessian matrix hess(x))")
+    return _Counted(hessp if hessp is not None else hess,
+                    "hessp" if hessp is not None else "hess")
+
+
 def _products_at(hessp: Callable, x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """v -> H(x) v at a fixed x."""
     return lambda v: hessp(x, v)
@@ -262,11 +271,7 @@ def newton_cg(
     """
     x, f, grad = _start(f, grad, x0)
     _check_settings(tol, max_iter)
-    if (hessp is None) == (hess is None):
-        raise TypeError("give exactly one of hessp (Hessian-vector products hessp(x, v)) "
-                        "and hess (the Hessian matrix hess(x))")
-    counted = _Counted(hessp if hessp is not None else hess,
-                       "hessp" if hessp is not None else "hess")
+    counted = _one_hessian(hessp, hess)
     max_cg = 20 * x.size if max_cg is None else as_int(max_cg, "max_cg", 1)
     path = _Path(x, store_path)
     cg_iterations: list[int] = []

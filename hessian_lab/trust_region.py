@@ -30,12 +30,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._checks import as_positive
-from .cg import _products_at
+from .cg import _one_hessian, _products_at
 from .optimizers import (
     LINE_SEARCH_FAILED,
     OptimizeResult,
     _check_settings,
-    _Counted,
     _evaluate,
     _first_gradient,
     _Path,
@@ -262,9 +261,7 @@ def trust_region(
     _check_settings(tol, max_iter)
     if method not in ("steihaug", "dogleg"):
         raise ValueError(f"method must be 'steihaug' or 'dogleg', got {method!r}")
-    if (hessp is None) == (hess is None):
-        raise TypeError("give exactly one of hessp (Hessian-vector products hessp(x, v)) "
-                        "and hess (the Hessian matrix hess(x))")
+    counted = _one_hessian(hessp, hess)
     if method == "dogleg" and hess is None:
         raise TypeError("method='dogleg' needs the Hessian matrix: pass hess=..., or use "
                         "method='steihaug' with hessp")
@@ -275,8 +272,6 @@ def trust_region(
     eta = float(eta)
     if not 0.0 <= eta < 0.25:
         raise ValueError(f"eta must be in [0, 1/4), got {eta!r}")
-    counted = _Counted(hessp if hessp is not None else hess,
-                       "hessp" if hessp is not None else "hess")
     path = _Path(x, store_path)
     radii: list[float] = []
     ratios: list[float] = []
