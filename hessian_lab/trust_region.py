@@ -15,9 +15,11 @@ negative curvature to the boundary.
 
 Subproblem solvers: :func:`cauchy_point` (the model's minimiser along -g inside the
 ball), :func:`dogleg_step` (the path from the Cauchy point to the Newton step, for a
-positive definite B) and :func:`steihaug_step` (conjugate gradients stopped at the
-boundary, at negative curvature, or by the forcing term: products B v only). The chapter
-on trust regions derives them.
+positive definite B), :func:`steihaug_step` (conjugate gradients stopped at the
+boundary, at negative curvature, or by the forcing term: products B v only) and
+:func:`exact_step` (the subproblem's global minimiser from an eigendecomposition of B,
+for small problems). :func:`reduction_ratio` and :func:`update_radius` are the
+acceptance test and the radius rule. The chapter on trust regions derives them.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from .optimizers import (
     _stop_reason,
 )
 
-__all__ = ["SubproblemStep", "cauchy_point", "dogleg_step", "steihaug_step", "trust_region"]
+__all__ = ["SubproblemStep", "cauchy_point", "dogleg_step", "exact_step", "reduction_ratio",
+           "steihaug_step", "trust_region", "update_radius"]
 
 #: Accept a step when the actual decrease is more than this fraction of the predicted one.
 ETA = 0.15
@@ -59,12 +62,15 @@ class SubproblemStep:
     direction d with d^T B d <= 0 to the boundary). ``model`` is the model's change
     g^T p + p^T B p / 2 (negative: the predicted decrease is -model), tracked by the
     solvers so no extra product is spent on it. ``n_products`` counts products B v.
+    ``multiplier`` is the lambda >= 0 of (B + lambda I) p = -g for :func:`exact_step`
+    (NaN for the other solvers, which do not compute it).
     """
 
     p: np.ndarray
     reason: str
     n_products: int
     model: float
+    multiplier: float = math.nan
 
     @property
     def hits_boundary(self) -> bool:
@@ -213,6 +219,129 @@ def steihaug_step(
     return SubproblemStep(z, "interior", products, model)
 
 
+def exact_step(g: ArrayLike, B: ArrayLike, radius: float, tol: float = 1e-12) -> SubproblemStep:
+    r"""The global minimiser of g^T p + p^T B p / 2 over ||p|| <= radius (B symmetric).
+
+    p solves the subproblem exactly when, for some lambda >= 0 (Moré & Sorensen 1983),
+
+    .. math::
+
+        (B + \lambda I) p = -g, \qquad \lambda (\Delta - \|p\|) = 0, \qquad
+        B + \lambda I \succeq 0 .
+
+    With B = V diag(mu) V^T and c = V^T g, p(lambda) = -sum_i c_i v_i / (mu_i + lambda).
+    If B is positive definite and ||p(0)|| <= radius, lambda = 0 ("interior"). Otherwise
+    lambda > max(0, -mu_1) solves the secular equation 1/||p(lambda)|| = 1/radius, by
+    Newton's method on that form (concave and increasing in lambda, so the iterates rise
+    monotonically to the root), "boundary". In the hard case (c_1 = 0, ||p(-mu_1)|| <
+    radius) p = p(-mu_1) + tau v_1 with ||p|| = radius. Costs one eigendecomposition:
+    for the small matrices of the demos and the chapter, not for large problems.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> B = np.diag([1.0, -1.0])
+    >>> step = exact_step([1.0, 0.5], B, radius=2.0)
+    >>> step.reason, round(float(np.linalg.norm(step.p)), 12), bool(step.multiplier > 1.0)
+    ('boundary', 2.0, True)
+    """
+    g, B = np.asarray(g, dtype=float), np.asarray(B, dtype=float)
+    radius = as_positive(radius, "radius", meaning="the trust radius")
+    mu, V = np.linalg.eigh(B)
+    c = V.T @ g
+    scale = max(1.0, float(np.abs(mu).max()))
+
+    def done(p, reason, lam):
+        return SubproblemStep(p, reason, 1, float(g @ p) + 0.5 * float(p @ (B @ p)), lam)
+
+    def p_of(lam):
+        return -V @ (c / (mu + lam))
+
+    if mu[0] > 0 and np.linalg.norm(p_of(0.0)) <= radius:
+        return done(p_of(0.0), "interior", 0.0)
+    low = max(0.0, -float(mu[0]))
+    # the hard case: g has (almost) no component along the lowest eigenvector(s)
+    lowest = mu <= mu[0] + 1e-12 * scale
+    if np.all(np.abs(c[lowest]) <= 1e-12 * max(1.0, float(np.linalg.norm(g)))):
+        rest = np.where(lowest, 0.0, c / np.where(lowest, 1.0, mu + low))
+        p = -V @ rest
+        if np.linalg.norm(p) <= radius:
+            v1 = V[:, 0]
+            _, tau = _to_boundary(p, v1, radius)
+            return done(p + tau * v1, "boundary", low)
+    # Newton on phi(lam) = 1/||p(lam)|| - 1/radius, safeguarded by the bracket [low, high]
+    # (phi < 0 at the pole, phi >= 0 at high, where ||p|| <= ||g|| / (mu_1 + high))
+    high = low + float(np.linalg.norm(g)) / radius + 1.0
+    lam = high
+    for _ in range(200):
+        d = mu + lam
+        norm2 = float(np.sum((c / d) ** 2))
+        phi = 1.0 / math.sqrt(norm2) - 1.0 / radius
+        if abs(phi) <= tol / radius:
+            break
+        if phi < 0:
+            low = lam
+        else:
+            high = lam
+        dphi = float(np.sum(c * c / d**3)) / norm2**1.5
+        lam_next = lam - phi / dphi
+        if not low < lam_next < high:
+            lam_next = 0.5 * (low + high)
+        if lam_next == lam:
+            break
+        lam = lam_next
+    p = p_of(lam)  # on the sphere to rounding (near the pole, to about eps / (mu_1 + lam))
+    return done(p * min(1.0, radius / float(np.linalg.norm(p))), "boundary", lam)
+
+
+def reduction_ratio(f_old: float, f_new: float, predicted: float) -> float:
+    """rho = (f_old - f_new) / predicted, the actual decrease over the model's.
+
+    -inf when the model predicts no decrease or f_new is not finite (reject the step).
+    When both decreases are below f's rounding error (16 eps max(1, abs(f_old))) their ratio
+    is noise; then rho = 1/2 (take the step, keep the radius) if f did not rise beyond
+    rounding.
+
+    Examples
+    --------
+    >>> reduction_ratio(1.0, 0.5, 0.25)    # f fell twice as much as the model said
+    2.0
+    >>> reduction_ratio(1.0, 1.25, 0.5)    # f rose: rho < 0, reject
+    -0.5
+    """
+    f_old, f_new, predicted = float(f_old), float(f_new), float(predicted)
+    rounding = 16 * EPS * max(1.0, abs(f_old))
+    if not (predicted > 0 and math.isfinite(f_new)):
+        return -math.inf
+    if predicted <= rounding and f_new <= f_old + rounding:
+        return 0.5
+    return (f_old - f_new) / predicted
+
+
+def update_radius(radius: float, rho: float, step_norm: float, hits_boundary: bool,
+                  max_radius: float = 1000.0) -> float:
+    """The next trust radius (Nocedal & Wright, Algorithm 4.1).
+
+    Shrink to ||p||/4 when rho < 1/4 (the model was poor); double, up to ``max_radius``,
+    when rho > 3/4 and the step reached the boundary (the model was good and the radius
+    held the step back); keep it otherwise.
+
+    Examples
+    --------
+    >>> update_radius(1.0, rho=0.1, step_norm=1.0, hits_boundary=True)
+    0.25
+    >>> update_radius(1.0, rho=0.9, step_norm=1.0, hits_boundary=True)
+    2.0
+    >>> update_radius(1.0, rho=0.9, step_norm=0.3, hits_boundary=False)
+    1.0
+    """
+    if rho < 0.25:
+        return 0.25 * float(step_norm)
+    if rho > 0.75 and hits_boundary:
+        return min(2.0 * float(radius), float(max_radius))
+    return float(radius)
+
+
 def trust_region(
     f: Callable[[np.ndarray], float],
     grad: Callable[[np.ndarray], np.ndarray],
@@ -231,9 +360,11 @@ def trust_region(
 
     ``method="steihaug"`` (default) solves each subproblem by :func:`steihaug_step`, with
     ``hessp(x, v)`` products or a ``hess(x)`` matrix; ``method="dogleg"`` by
-    :func:`dogleg_step` and needs ``hess``. ``radius`` is the first trust radius Delta_0,
-    capped at ``max_radius``; a step is accepted when rho > ``eta``.
+    :func:`dogleg_step` and ``method="exact"`` by :func:`exact_step`, both with ``hess``.
+    ``radius`` is the first trust radius Delta_0, capped at ``max_radius``; a step is
+    accepted when rho > ``eta``.
 
+    The ratio rho is :func:`reduction_ratio` and the next radius :func:`update_radius`.
     Close to a minimiser the predicted and actual decreases fall below f's rounding error
     and their ratio is noise; such a step is taken (rho is recorded as 1/2) when f does
     not rise beyond rounding. If the radius collapses anyway (below 1e-14 ||x||), the run
@@ -259,11 +390,11 @@ def trust_region(
     """
     x, f, grad = _start(f, grad, x0)
     _check_settings(tol, max_iter)
-    if method not in ("steihaug", "dogleg"):
-        raise ValueError(f"method must be 'steihaug' or 'dogleg', got {method!r}")
+    if method not in ("steihaug", "dogleg", "exact"):
+        raise ValueError(f"method must be 'steihaug', 'dogleg' or 'exact', got {method!r}")
     counted = _one_hessian(hessp, hess)
-    if method == "dogleg" and hess is None:
-        raise TypeError("method='dogleg' needs the Hessian matrix: pass hess=..., or use "
+    if method in ("dogleg", "exact") and hess is None:
+        raise TypeError(f"method={method!r} needs the Hessian matrix: pass hess=..., or use "
                         "method='steihaug' with hessp")
     radius = as_positive(radius, "radius", meaning="the first trust radius")
     max_radius = as_positive(max_radius, "max_radius", meaning="the largest trust radius")
@@ -293,26 +424,16 @@ def trust_region(
                         raise ValueError(f"hess(x) must return an ({x.size}, {x.size}) "
                                          f"array, got shape {H.shape}")
                 step = (dogleg_step(g, H, radius) if method == "dogleg"
+                        else exact_step(g, H, radius) if method == "exact"
                         else steihaug_step(g, H.__matmul__, radius))
             n_hvp += step.n_products
             f_new = float(f(x + step.p))
-            predicted = -step.model
-            rounding = 16 * EPS * max(1.0, abs(fx))
-            if not (predicted > 0 and math.isfinite(f_new)):
-                rho = -math.inf
-            elif predicted <= rounding and f_new <= fx + rounding:
-                # both decreases are below f's rounding error: the values cannot judge
-                # the step, the model (accurate this close) does; take it, keep the radius
-                rho = 0.5
-            else:
-                rho = (fx - f_new) / predicted
+            rho = reduction_ratio(fx, f_new, -step.model)
             radii.append(radius)
             ratios.append(rho)
             reasons.append(step.reason)
-            if rho < 0.25:
-                radius = 0.25 * float(np.linalg.norm(step.p))
-            elif rho > 0.75 and step.hits_boundary:
-                radius = min(2.0 * radius, max_radius)
+            radius = update_radius(radius, rho, float(np.linalg.norm(step.p)),
+                                   step.hits_boundary, max_radius)
             nit += 1
             accepted.append(rho > eta)
             if rho > eta:

@@ -10,10 +10,13 @@ from scipy.optimize import minimize
 from hessian_lab import (
     cauchy_point,
     dogleg_step,
+    exact_step,
+    reduction_ratio,
     rosenbrock,
     seed_quartic,
     steihaug_step,
     trust_region,
+    update_radius,
 )
 
 
@@ -161,3 +164,47 @@ def test_trust_region_rejects_bad_settings_clearly(kwargs, error, match):
         kwargs = {"hess": prob.hess, **kwargs}
     with pytest.raises(error, match=match):
         trust_region(prob.f, prob.grad, prob.x0, **kwargs)
+
+
+@pytest.mark.parametrize("definite", [True, False])
+@pytest.mark.parametrize("radius", [0.05, 1.0, 30.0])
+def test_exact_step_satisfies_the_optimality_conditions(radius, definite):
+    """(B + lambda I) p = -g, lambda (Delta - ||p||) = 0, B + lambda I psd (More-Sorensen),
+    and no other solver's model value is lower."""
+    B, g = random_symmetric(6, seed=int(radius * 10) + definite, definite=definite)
+    step = exact_step(g, B, radius)
+    lam, p = step.multiplier, step.p
+    assert lam >= 0 and np.linalg.norm(p) <= radius * (1 + 1e-12)
+    assert np.allclose((B + lam * np.eye(6)) @ p, -g, atol=1e-8)
+    assert lam * (radius - np.linalg.norm(p)) == pytest.approx(0.0, abs=1e-8)
+    assert np.linalg.eigvalsh(B + lam * np.eye(6))[0] >= -1e-10
+    assert step.model == pytest.approx(model(g, B, p))
+    assert step.model <= steihaug_step(g, lambda v: B @ v, radius).model + 1e-12
+
+
+def test_exact_step_in_the_hard_case_goes_along_the_lowest_eigenvector():
+    B, g = np.diag([-1.0, 2.0]), np.array([0.0, 1.0])  # g has no component along e_1
+    step = exact_step(g, B, radius=2.0)
+    assert step.multiplier == pytest.approx(1.0) and np.linalg.norm(step.p) == pytest.approx(2.0)
+    assert step.p[1] == pytest.approx(-1.0 / 3.0) and abs(step.p[0]) > 1.9
+    inside = exact_step(g, np.diag([1.0, 2.0]), radius=2.0)
+    assert inside.reason == "interior" and inside.multiplier == 0.0
+
+
+def test_the_radius_rule_and_the_ratio():
+    assert update_radius(1.0, 0.2, 0.8, True) == pytest.approx(0.2)
+    assert update_radius(1.0, 0.8, 1.0, True, max_radius=1.5) == 1.5
+    assert update_radius(1.0, 0.8, 0.5, False) == 1.0
+    assert update_radius(1.0, 0.5, 1.0, True) == 1.0
+    assert reduction_ratio(1.0, 0.5, 1.0) == 0.5
+    assert reduction_ratio(1.0, 0.5, 0.0) == -np.inf
+    assert reduction_ratio(1.0, 1.0 - 1e-17, 1e-17) == 0.5  # below rounding: take it
+
+
+def test_trust_region_exact_solver_matches_the_others():
+    prob = seed_quartic()
+    res = trust_region(prob.f, prob.grad, [0.3, 0.2], hess=prob.hess, method="exact",
+                       tol=1e-10)
+    assert res.success and res.fun == pytest.approx(-2.0)
+    with pytest.raises(TypeError, match="exact"):
+        trust_region(prob.f, prob.grad, [0.3, 0.2], hessp=prob.hessp, method="exact")
