@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import BIN, ROOT, ensure_sandbox, skip_or_fail
 from course_fixtures import build
-from course_fixtures.cases import MISTAKES
+from course_fixtures.cases import MISTAKES, MORE_MISTAKES_06
 
 import hessian_lab.grading as grading  # noqa: E402
 from hessian_lab.course.source import parts_table  # noqa: E402
@@ -159,6 +159,144 @@ def test_each_common_mistake_fails_with_its_diagnosis(direct_results, assignment
     messages = [direct_results[f"wrong:{t}"][1] for t in failing]
     assert any(words in m for m in messages), messages
     assert all(m.strip() and "Traceback" not in m for m in messages)
+
+# ------------------------------------------------------------- 06_matrix_free_newton, in depth
+
+_A06 = "06_matrix_free_newton"
+
+
+def _a06_outcomes(code: str, part: str) -> dict[str, tuple[str, str]]:
+    """{visible test id: ("pass" | "fail", text)} of one part of 06 for the given code."""
+    import contextlib
+    import io
+
+    import numpy as np
+
+    space = {"np": np, "__name__": "__main__"}
+    exec(code, space)
+    result = {}
+    for test_id, info in CATALOGUE.items():
+        if info["assignment"] != _A06 or info["part"] != part or info["hidden"]:
+            continue
+        try:
+            with contextlib.redirect_stdout(io.StringIO()) as out:
+                grading.check(test_id, space[part])
+            result[test_id] = ("pass", out.getvalue())
+        except AssertionError as exc:
+            result[test_id] = ("fail", str(exc))
+    return result
+
+
+@pytest.mark.parametrize("index", range(len(MORE_MISTAKES_06)),
+                         ids=[f"{p}-{w[:30]}" for p, _, _, w in MORE_MISTAKES_06])
+def test_more_common_mistakes_of_06_fail_with_their_diagnosis(index, monkeypatch):
+    monkeypatch.setenv("CURVATURE_LAB_MEMORY_GB", "0")
+    part, code, failing, words = MORE_MISTAKES_06[index]
+    outcomes = _a06_outcomes(code, part)
+    assert {t for t, (status, _) in outcomes.items() if status == "fail"} == failing, outcomes
+    assert all(words in outcomes[t][1] for t in failing), [outcomes[t][1] for t in failing]
+    assert all("Traceback" not in text and "grader error" not in text
+               for _, text in outcomes.values())
+
+
+# The defences of the other assignments hold for 06: the library's own CG / Steihaug (or
+# scipy's) called directly, through names built at run time or as copied source; answers
+# that compare equal to anything; a reason that is a str subclass.
+_HOSTILE_06 = {
+    "library cg": ("conjugate_gradient", """
+import hessian_lab
+def conjugate_gradient(matvec, b, tol, max_iter):
+    res = hessian_lab.conjugate_gradient(matvec, b, rtol=tol, max_iter=max_iter)
+    return res.x, res.residuals
+""", "does not allow"),
+    "scipy cg": ("conjugate_gradient", """
+import scipy.sparse.linalg as sla
+def conjugate_gradient(matvec, b, tol, max_iter):
+    n = len(b)
+    op = sla.LinearOperator((n, n), matvec=matvec)
+    x, _ = sla.cg(op, b, rtol=tol, maxiter=max_iter)
+    return x, [np.linalg.norm(b), np.linalg.norm(b - matvec(x))]
+""", "does not allow"),
+    "runtime names": ("newton_cg_step", """
+import importlib
+def newton_cg_step(g, hvp):
+    cg = getattr(importlib.import_module("hessian" + "_lab.cg"), "conjugate" + "_gradient")
+    eta = min(0.5, np.sqrt(np.linalg.norm(g)))
+    res = cg(hvp, -np.asarray(g), rtol=eta, max_iter=20 * len(g))
+    return res.x if res.nit > 0 else -np.asarray(g)
+""", "while it ran"),
+    "library steihaug": ("steihaug", """
+import sys
+def steihaug(g, hessp, radius, tol):
+    step = vars(sys.modules["hessian_lab.trust_" + "region"])["steihaug" + "_step"](
+        g, hessp, radius, rtol=tol)
+    return step.p, step.reason
+""", "while it ran"),
+    "copied source": ("steihaug", """
+import inspect, importlib
+_module = importlib.import_module("hessian_lab.trust_region")
+_namespace = dict(vars(_module))
+exec(inspect.getsource(_module.steihaug_step).replace("def steihaug_step(", "def mine("),
+     _namespace)
+def steihaug(g, hessp, radius, tol):
+    step = _namespace["mine"](g, hessp, radius, rtol=tol)
+    return step.p, step.reason
+""", "[review: copied library code]"),
+    "always equal": ("steihaug", """
+class AlwaysEqual(float):
+    def __eq__(self, other):
+        return True
+class Reason(str):
+    def __eq__(self, other):
+        return True
+    __hash__ = str.__hash__
+def steihaug(g, hessp, radius, tol):
+    return [AlwaysEqual(0.0)] * len(g), Reason("interior")
+""", "gives the wrong step"),
+}
+
+
+@pytest.mark.parametrize("how", list(_HOSTILE_06))
+def test_the_defences_cover_06(how, monkeypatch):
+    monkeypatch.setenv("CURVATURE_LAB_MEMORY_GB", "0")
+    part, code, words = _HOSTILE_06[how]
+    outcomes = _a06_outcomes(code, part)
+    failed = [text for status, text in outcomes.values() if status == "fail"]
+    assert len(failed) >= len(outcomes) - 1 and any(words in t for t in failed), outcomes
+
+
+# Rebinding the library internals the 06 references run on: the modules are in the integrity
+# snapshot, or a student could make the reference agree with a wrong answer.
+_TAMPER_06 = {
+    "cg internals": "import sys\nm = sys.modules['hessian_lab.cg']\n"
+                    "m._operator = lambda A, n: (lambda v: 0.0 * v)",
+    "trust-region internals": "import sys\nm = sys.modules['hessian_lab.trust_region']\n"
+                              "m._to_boundary = lambda z, d, radius: (0.0, 0.0)",
+}
+_TAMPER_06_RUN = r"""
+import sys
+import numpy as np
+import hessian_lab.grading as g
+g.setup("06_matrix_free_newton")
+space = {"__name__": "__main__", "np": np}
+exec(sys.argv[1] + "\ndef steihaug(g, hessp, radius, tol):\n"
+     "    return np.zeros(len(g)), 'interior'\n", space)
+try:
+    g.check("steihaug_small_radius", space["steihaug"])
+    print("PASSED")
+except AssertionError as exc:
+    print("FAILED", str(exc).replace("\n", " "))
+"""
+
+
+@pytest.mark.parametrize("how", list(_TAMPER_06))
+def test_rebinding_the_06_references_internals_fails_the_check(how):
+    proc = subprocess.run([sys.executable, "-c", _TAMPER_06_RUN, _TAMPER_06[how]],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "CURVATURE_LAB_MEMORY_GB": "0"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout.strip().splitlines()[-1]
+    assert out.startswith("FAILED") and "grading helpers were modified" in out, (how, out)
 
 
 # Student code that rewrites the registries instead of the helpers: a check made to pass, a

@@ -15,7 +15,8 @@ from hessian_lab.course.source import assignments, read_assignment
 
 def test_the_committed_course_follows_the_authoring_rules():
     assert assignments(ROOT) == ["01_hessians", "02_classifying", "03_newton",
-                                 "04_quasi_newton", "05_curvature_at_scale"]
+                                 "04_quasi_newton", "05_curvature_at_scale",
+                                 "06_matrix_free_newton"]
     assert [str(f) for f in check_course(ROOT, exercises=False)] == []
 
 

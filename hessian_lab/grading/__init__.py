@@ -56,7 +56,7 @@ The package's modules:
   output captured and the run-time watch on;
 * :mod:`~hessian_lab.grading.compare`: converting results and naming the likely mistake;
 * :mod:`~hessian_lab.grading.registry`: :class:`Part`, its ``test`` decorator and :func:`check`;
-* one module per assignment (``a01_hessians`` ... ``a05_curvature_at_scale``): its parts and
+* one module per assignment (``a01_hessians`` ... ``a06_matrix_free_newton``): its parts and
   their checks.
 """
 
@@ -68,7 +68,8 @@ from . import (  # noqa: E402,F401
     a02_classifying,
     a03_newton,
     a04_quasi_newton,
-    a05_curvature_at_scale,  # noqa: E402,F401
+    a05_curvature_at_scale,
+    a06_matrix_free_newton,  # noqa: E402,F401
 )
 from .forbidden import forbidden_routines
 from .integrity import setup

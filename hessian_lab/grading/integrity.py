@@ -77,6 +77,8 @@ _WATCHED_MODULES = (
     "hessian_lab.optimizers",
     "hessian_lab.problems",
     "hessian_lab.spectra",
+    "hessian_lab.cg",
+    "hessian_lab.trust_region",
     "hessian_lab._monitor",
     *GRADING_MODULES,
 )

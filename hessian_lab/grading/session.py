@@ -20,7 +20,7 @@ DEFAULT_SEED = 20240917
 GRADING_MODULES = tuple(f"hessian_lab.grading{suffix}" for suffix in (
     "", ".session", ".integrity", ".forbidden", ".calls", ".compare", ".registry",
     ".a01_hessians", ".a02_classifying", ".a03_newton", ".a04_quasi_newton",
-    ".a05_curvature_at_scale"))
+    ".a05_curvature_at_scale", ".a06_matrix_free_newton"))
 
 #: The assignments, in course order.
 ASSIGNMENTS = (
@@ -29,6 +29,7 @@ ASSIGNMENTS = (
     "03_newton",
     "04_quasi_newton",
     "05_curvature_at_scale",
+    "06_matrix_free_newton",
 )
 
 # The functions the checks use, captured when this module is imported (before any student
