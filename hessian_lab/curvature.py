@@ -5,7 +5,7 @@ Every function takes a symmetric matrix: a numpy array, a nested list, or a symp
 and :func:`is_positive_definite`, which stay exact for sympy input).
 
 Chapters: 05 (positive definite), 06 (2-D test), 07 (general n-D case),
-10 (condition number), 15 (Sylvester's criterion).
+10 (condition number), 15 (Sylvester's criterion), 21 (the Newton decrement).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._checks import as_symmetric
 
@@ -25,6 +26,7 @@ __all__ = [
     "leading_minors",
     "is_positive_definite",
     "is_negative_definite",
+    "newton_decrement",
 ]
 
 EPS = np.finfo(float).eps
@@ -372,3 +374,54 @@ def is_negative_definite(H) -> bool:
     if _is_sympy(H):
         return is_positive_definite(-H)
     return is_positive_definite(-_float_matrix(H))
+
+
+def newton_decrement(g: ArrayLike, H: ArrayLike) -> float:
+    r"""The Newton decrement :math:`\lambda = \sqrt{g^T H^{-1} g}` of a gradient and a Hessian.
+
+    Chapter 21 (Newton's method, affine-invariantly). With the Newton step
+    :math:`\delta_N = -H^{-1} g`, the same number is the step's length in the Hessian's
+    norm, :math:`\lambda = \sqrt{\delta_N^T H \delta_N}`; the slope of f along the step
+    is :math:`g^T \delta_N = -\lambda^2`; and :math:`\lambda^2/2` is how far the quadratic
+    model :math:`f(x) + g^T\delta + \tfrac12 \delta^T H \delta` lies below f(x) at its
+    minimiser. Unlike :math:`\lVert g\rVert`, it does not change under an affine change of
+    variables :math:`x = My + b`. Computed from a Cholesky factor
+    :math:`H = L L^T` as :math:`\lambda = \lVert L^{-1} g\rVert`, without forming
+    :math:`H^{-1}`.
+
+    Parameters
+    ----------
+    g : array_like
+        The gradient at x, shape (n,).
+    H : array_like
+        The Hessian at x, symmetric positive definite, shape (n, n).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If H is not positive definite (then :math:`g^T H^{-1} g` is not a squared norm
+        and the decrement is undefined), or if the shapes do not match.
+
+    Examples
+    --------
+    >>> newton_decrement([2.0, 0.0], [[4.0, 0.0], [0.0, 1.0]])   # sqrt(2 * 2 / 4)
+    1.0
+    >>> round(newton_decrement([1.0, 1.0], [[1.0, 0.0], [0.0, 100.0]]) ** 2, 12)
+    1.01
+    """
+    A = _float_matrix(H)
+    g = np.asarray(g, dtype=float)
+    if g.shape != (A.shape[0],):
+        raise ValueError(f"g must be a vector of length {A.shape[0]} to match H, "
+                         f"got shape {g.shape}")
+    try:
+        L = np.linalg.cholesky(A)
+    except np.linalg.LinAlgError:
+        raise ValueError("H is not positive definite, so the Newton decrement "
+                         "sqrt(g^T H^{-1} g) is undefined; shift H (H + tau I) first") from None
+    z = np.linalg.solve(L, g)   # L z = g, so z^T z = g^T (L L^T)^{-1} g
+    return float(np.sqrt(z @ z))

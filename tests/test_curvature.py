@@ -21,6 +21,7 @@ from hessian_lab import (
     is_negative_definite,
     is_positive_definite,
     leading_minors,
+    newton_decrement,
     second_derivative_test,
     symbolic_hessian,
 )
@@ -300,3 +301,30 @@ def test_negative_tolerance_is_refused():
 def test_one_variable_reduces_to_the_sign_of_f_second_derivative():
     assert classify([[-3.0]]).kind == "maximum"
     assert classify([[0.0]]).kind == "inconclusive"
+
+
+def test_newton_decrement_is_the_newton_steps_length_in_the_hessian_norm():
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.standard_normal((5, 5)))
+    H = Q @ np.diag([0.01, 0.5, 1.0, 7.0, 300.0]) @ Q.T
+    g = rng.standard_normal(5)
+    step = np.linalg.solve(H, -g)
+    lam = newton_decrement(g, H)
+    assert lam == pytest.approx(np.sqrt(step @ H @ step), rel=1e-12)
+    assert g @ step == pytest.approx(-lam**2, rel=1e-12)
+
+
+def test_newton_decrement_does_not_change_under_a_linear_change_of_variables():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((4, 4))
+    H, g = A @ A.T + np.eye(4), rng.standard_normal(4)
+    M = rng.standard_normal((4, 4)) @ np.diag([1e-3, 1.0, 10.0, 1e3])
+    assert newton_decrement(M.T @ g, M.T @ H @ M) == pytest.approx(newton_decrement(g, H),
+                                                                   rel=1e-8)
+
+
+def test_newton_decrement_refuses_an_indefinite_hessian_and_a_wrong_shape():
+    with pytest.raises(ValueError, match="not positive definite"):
+        newton_decrement([1.0, 0.0], [[1.0, 0.0], [0.0, -1.0]])
+    with pytest.raises(ValueError, match="length 2"):
+        newton_decrement([1.0, 0.0, 0.0], np.eye(2))
