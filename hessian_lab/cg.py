@@ -112,6 +112,7 @@ def conjugate_gradient(
     rtol: float = 1e-10,
     atol: float = 0.0,
     max_iter: int | None = None,
+    callback: Callable[[np.ndarray], None] | None = None,
 ) -> CGResult:
     r"""Solve A x = b by conjugate gradients, with products A v only.
 
@@ -144,6 +145,9 @@ def conjugate_gradient(
         Stop when ||b - A x|| <= max(rtol ||b||, atol).
     max_iter : int, optional
         Default 10 n: rounding errors can delay convergence beyond n steps.
+    callback : callable, optional
+        Called as ``callback(x_k)`` after each iteration with a copy of the new iterate
+        (as in ``scipy.sparse.linalg.cg``), e.g. to record errors x_k - x* along the run.
 
     Examples
     --------
@@ -212,6 +216,8 @@ def conjugate_gradient(
             rr = rr_new
             residuals.append(math.sqrt(rr))
             k += 1
+            if callback is not None:
+                callback(x.copy())
 
 
 def _cg_result(x, k, n_matvec, residuals, status, message) -> CGResult:

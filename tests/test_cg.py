@@ -67,6 +67,20 @@ def test_cg_beats_its_sqrt_kappa_bound_and_gradient_descent():
     assert res.nit < gd_steps / 100
 
 
+def test_cg_callback_sees_every_iterate_and_the_a_norm_error_never_grows():
+    A, _ = spd(60, 100.0, seed=5)
+    b = np.random.default_rng(6).standard_normal(60)
+    exact = np.linalg.solve(A, b)
+    iterates = []
+    res = conjugate_gradient(A, b, rtol=1e-10, callback=iterates.append)
+    assert len(iterates) == res.nit and np.array_equal(iterates[-1], res.x)
+    errors = [math.sqrt((x - exact) @ A @ (x - exact)) for x in [np.zeros(60)] + iterates]
+    pairs = zip(errors[:-1], errors[1:], strict=True)
+    assert all(later <= earlier * (1 + 1e-12) for earlier, later in pairs)
+    iterates[0][:] = np.nan  # a copy: the run is not affected by what the callback keeps
+    assert np.isfinite(res.x).all()
+
+
 def test_cg_counts_an_extra_product_for_a_nonzero_start():
     A, _ = spd(30, 10.0)
     b = np.ones(30)

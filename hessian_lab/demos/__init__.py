@@ -15,6 +15,7 @@ from .race import ConditionRace, condition_race, measured_rate
 from .saddle import SaddleAndSharpness, saddle_and_sharpness
 from .stepper import STEPPER_PROBLEMS, NewtonStepper, newton_stepper
 from .surface import SURFACE_PROBLEMS, SurfaceModel, surface_model
+from .trust import TRUST_SOLVERS, TRUST_STARTS, TrustRegionStep, trust_region_step
 
 __all__ = [
     "DEMOS",
@@ -38,4 +39,8 @@ __all__ = [
     "SURFACE_PROBLEMS",
     "SurfaceModel",
     "surface_model",
+    "TRUST_SOLVERS",
+    "TRUST_STARTS",
+    "TrustRegionStep",
+    "trust_region_step",
 ]
