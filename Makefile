@@ -15,10 +15,11 @@ INSTALLER ?= uv
 UV_PIN := $(shell sed -n 's/^uv==\([^ ;]*\).*/\1/p' requirements.txt)
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: help book test test-fast lint lab exercises check-course grade bench bench-grading dist clean distclean lock
+.PHONY: help book pdf test test-fast lint lab exercises check-course grade bench bench-grading dist clean distclean lock
 
 help:
 	@echo "make book       build the HTML site into _build/html"
+	@echo "make pdf        the PDF edition (_build/latex/book.pdf) and the site linking it (TeX Live, installed as root)"
 	@echo "make test       run the whole test suite (builds the site once)"
 	@echo "make test-fast  library, doctests, demos and course checks: no site, browser or nbgrader run"
 	@echo "make lab        open JupyterLab on the book (live widgets)"
@@ -58,6 +59,16 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --builder html $(JB_FLAGS)
 	@echo ""
 	@echo "Built. Open file://$(CURDIR)/_build/html/index.html"
+
+# The PDF edition: XeLaTeX from Debian's TeX Live (tests/texlive.py installs it as root, or
+# prints the apt-get command), then the site, which copies and links the PDF. The execution
+# cache is the site's: chapters already run for `make book` are not run again.
+pdf: $(STAMP)
+	$(BIN)/python tests/texlive.py
+	$(BIN)/jupyter-book build . --builder pdflatex $(JB_FLAGS)
+	$(BIN)/jupyter-book build . --builder html $(JB_FLAGS)
+	@echo ""
+	@echo "Built. Open $(CURDIR)/_build/latex/book.pdf (the site links it as curvature-lab.pdf)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks

@@ -44,7 +44,27 @@ def build_book(path: Path, *extra: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def site() -> Path:
+def pdf_build() -> dict:
+    """The PDF edition, built once per session before the site (see tests/test_pdf.py).
+
+    Built first so that one site build links and serves it (the site copies the PDF when it
+    exists) and the chapters run once, for both. A missing TeX Live is installed; what went
+    wrong is recorded, not raised, and the PDF tests report it (skip, or fail under CI).
+    """
+    from texlive import install, missing
+
+    if missing() and (reason := install()) is not None:
+        return {"skip": reason}
+    pdf = ROOT / "_build" / "latex" / "book.pdf"
+    pdf.unlink(missing_ok=True)
+    cmd = [str(BIN / "jupyter-book"), "build", str(ROOT), "--builder", "pdflatex",
+           "-W", "-n", "--keep-going"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    return {"proc": proc, "path": pdf}
+
+
+@pytest.fixture(scope="session")
+def site(pdf_build) -> Path:
     """The book, built once per session into _build/html (execution cached per notebook)."""
     proc = build_book(ROOT)
     if proc.returncode != 0:

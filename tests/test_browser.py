@@ -159,7 +159,9 @@ def _check_dark_mode(page, axe, stem: str) -> None:
     assert_wcag_aa(page, axe, f"{stem} (dark)")
     shots = ARTIFACTS / "screenshots-dark"
     shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / (stem.replace("/", "__") + ".png")), full_page=True)
+    # the viewport only: the light screenshot above shows the whole page, and a second
+    # full-page capture costs seconds per page
+    page.screenshot(path=str(shots / (stem.replace("/", "__") + ".png")))
     figures = page.query_selector_all("article img")
     for k, fig in enumerate(figures):
         fig.scroll_into_view_if_needed()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import json
 import re
 import subprocess
@@ -85,9 +87,59 @@ def test_the_mime_bundle_has_the_live_widget_and_the_static_form(monkeypatch):
     bundle = race._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert "<img" in bundle["text/html"] and "text/plain" in bundle
+    assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"  # for print
     monkeypatch.setenv(demos.LIVE_ENV, "1")
     live = race._repr_mimebundle_()
-    assert "text/html" not in live and "application/vnd.jupyter.widget-view+json" in live
+    assert "text/html" not in live and "image/png" not in live
+    assert "application/vnd.jupyter.widget-view+json" in live
+
+
+@pytest.mark.parametrize("name", ["hessian_explorer", "condition_race"])
+def test_the_printed_form_shows_key_settings_with_their_numbers_and_caption(name):
+    from PIL import Image
+
+    from hessian_lab.demos._print import CAPTION_KEY
+    from hessian_lab.demos._registry import DEMOS
+
+    demo = DEMOS[name].factory()
+    settings = demo.static_settings()
+    before = demo.values()
+    sheet = Image.open(io.BytesIO(demo.print_png()))
+    assert demo.values() == before  # the controls are restored
+    caption = sheet.text[CAPTION_KEY]
+    assert caption.startswith(demo.caption())
+    panels = re.findall(r"\(([a-d])\) ", caption)
+    assert 2 <= len(panels) <= 4 and panels[0] == "a"
+    # the first and the last settings are printed, and the panels are the demo's figure
+    for setting in (settings[0], settings[-1]):
+        ((label, _alt),) = demo.static_descriptions([setting])
+        assert label in caption
+    width = round(demo.figsize[0] * demo.print_dpi)
+    assert sheet.width in (width, 2 * width)
+    grey = np.asarray(sheet.convert("L"))
+    assert (grey < 128).mean() > 0.01  # ink: lines and text, not a blank sheet
+
+
+def test_readout_text_is_what_a_reader_sees():
+    from hessian_lab.demos._base import readout_table, readout_verdict
+    from hessian_lab.demos._print import readout_text
+
+    fragment = readout_verdict("saddle", "#d55e00") + readout_table(
+        ["method", "steps"], [["Newton", "7"], ["BFGS &lt;", "36"]], caption="counts")
+    assert readout_text(fragment) == ["saddle", "counts", "method  steps", "Newton  7",
+                                      "BFGS &lt;  36"]
+
+
+def test_a_contact_sheet_needs_matching_frames_and_labels():
+    from hessian_lab.demos._print import contact_sheet, pick_settings
+
+    frame = np.zeros((10, 20, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="as many labels"):
+        contact_sheet([frame, frame], ["a"], [[], []], "c", columns=1, dpi=72)
+    with pytest.raises(ValueError, match="at least one"):
+        pick_settings([], 3)
+    assert pick_settings([{"k": i} for i in range(15)], 4) == [{"k": 0}, {"k": 5}, {"k": 9},
+                                                              {"k": 14}]
 
 
 def test_a_slider_change_updates_the_live_image():
@@ -533,3 +585,68 @@ def test_the_race_in_numbers_only():
     s = demos.ConditionRace.numbers(kappa=10.0, step=1.5)
     assert s["rate_measured"] == pytest.approx(max(abs(1 - 0.15), abs(1 - 1.5)), rel=1e-6)
     assert demos.ConditionRace.numbers(kappa=100.0, budget=50)["budget"] == 50
+
+
+# --------------------------------------------------------------------------- 7. trust region
+
+
+def test_trust_demo_shows_the_librarys_step_decreases_and_ratio():
+    import hessian_lab as hl
+
+    demo = demos.trust_region_step(solver="Steihaug-CG", radius=0.5)
+    s = demo.state
+    prob = hl.seed_quartic()
+    x = np.array(demos.TRUST_STARTS["near the saddle (H indefinite)"])
+    g, H = prob.grad(x), prob.hess(x)
+    step = hl.steihaug_step(g, H.__matmul__, 0.5)
+    assert np.array_equal(s["step"], step.p) and s["reason"] == step.reason
+    assert s["predicted"] == -step.model
+    assert s["actual"] == prob.f(x) - prob.f(x + step.p)
+    assert s["rho"] == hl.reduction_ratio(prob.f(x), prob.f(x + step.p), -step.model)
+    assert np.array_equal(s["cauchy"], hl.cauchy_point(g, H @ g, 0.5))
+    assert np.array_equal(s["exact"], hl.exact_step(g, H, 0.5).p)
+    assert s["exact_decrease"] >= s["predicted"] >= s["cauchy_decrease"] * (1 - 1e-12)
+    text = _text(demo.readout_html())
+    for value in (f"{s['predicted']:.4g}", f"{s['actual']:.4g}", f"{s['rho']:.3f}"):
+        assert value in text
+    # what is drawn: the circle of radius Delta around x_k, the step from x_k
+    cx, cy = line_data(demo._circle)
+    assert np.allclose(np.hypot(cx - x[0], cy - x[1]), 0.5)
+    sx, sy = line_data(demo._step)
+    assert np.allclose([sx[1] - sx[0], sy[1] - sy[0]], step.p)
+
+
+def test_trust_demo_radius_rule_follows_the_slider():
+    demo = demos.trust_region_step(radius=0.05)
+    assert demo.state["rho"] > 0.75 and demo.state["reason"] != "interior"
+    assert demo.state["verdict"] == "expand" and demo.state["new_radius"] == 0.1
+    assert "expand \u0394 to 0.1" in _text(demo.readout_html())
+    demo.controls["radius"].value = 2.5  # as a reader's drag
+    s = demo.state
+    assert s["rho"] < 0.25 and s["verdict"] == "shrink" and not s["accepted"]
+    assert s["new_radius"] == pytest.approx(s["step_norm"] / 4)
+    assert "reject the step, shrink" in _text(demo.readout_html())
+    demo.update(start="near a minimum (H positive definite)", solver="dogleg", radius=2.0)
+    s = demo.state
+    assert s["reason"] == "interior" and np.allclose(s["step"], s["newton"])
+    assert s["verdict"] == "keep" and s["new_radius"] == 2.0
+    assert np.allclose(s["exact"], s["newton"])
+
+
+def test_trust_demo_dogleg_falls_back_to_cauchy_where_H_is_indefinite():
+    demo = demos.trust_region_step(solver="dogleg", radius=0.5)
+    s = demo.state
+    assert s["kind"] == "saddle" and s["dogleg_fallback"]
+    assert np.array_equal(s["step"], s["cauchy"]) and s["dogleg_path"] is None
+    assert line_data(demo._dogleg)[0].size == 0
+    assert "falls back to the Cauchy point" in _text(demo.readout_html())
+    demo.update(solver="exact")
+    assert demo.state["exact_decrease"] > s["cauchy_decrease"]
+    assert demo.state["multiplier"] > -demo.state["eigenvalues"][0]
+    with pytest.raises(ValueError, match="unknown solver"):
+        demos.trust_region_step(solver="newton")
+
+
+def test_trust_static_form():
+    page = check_static(demos.trust_region_step(), min_frames=10)
+    assert "\u03c1 = " in _text(_first_readout(page))

@@ -16,6 +16,14 @@ requires. docutils marks the citation list ``role="list"`` and each entry
 ``role="doc-biblioentry"``, a role ARIA 1.2 deprecates; a list must own list items, so each
 entry becomes ``role="listitem"``. The theme's search button and colour switch are fixed in
 ``book/_templates/``.
+
+Print (the PDF edition, ``make pdf``): a demo's display bundle carries, besides the scrubber's
+HTML, a PNG contact sheet of a few settings whose caption is stored in the PNG
+(``hessian_lab.demos._print``). The LaTeX builder cannot use HTML and takes the PNG; a
+post-transform wraps it in a numbered figure with that caption, so print shows a captioned
+figure where the site shows the scrubber. When the PDF has been built, the site copies it
+(as ``curvature-lab.pdf``) and links it under the table of contents on every page
+(``book/_templates/pdf-edition.html``).
 """
 
 from __future__ import annotations
@@ -24,6 +32,9 @@ import hashlib
 import shutil
 from pathlib import Path
 
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
 STATIC = Path(__file__).resolve().parents[1] / "_static"
@@ -83,15 +94,124 @@ def _bibliography_roles(app, pagename, templatename, context, doctree) -> None:
         context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
 
 
+#: the PNG text key of a printed demo's caption (hessian_lab.demos._print.CAPTION_KEY; the
+#: extension does not import the library, so that a build never runs it outside a kernel)
+DEMO_CAPTION_KEY = "curvature-lab-caption"
+
+
+def demo_caption(path: Path) -> str | None:
+    """The caption stored in a printed demo's PNG, or None for any other image."""
+    if path.suffix.lower() != ".png" or not path.is_file():
+        return None
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return getattr(image, "text", {}).get(DEMO_CAPTION_KEY)
+
+
+class PrintedDemoFigures(SphinxPostTransform):
+    """In print, give each demo's contact sheet (chosen from its bundle) a figure caption."""
+
+    default_priority = 5  # after myst-nb's SelectMimeType (4) picked the PNG
+    formats = ("latex",)
+
+    def run(self, **kwargs) -> None:
+        for image in list(self.document.findall(nodes.image)):
+            if isinstance(image.parent, nodes.figure):
+                continue
+            uri = image.get("candidates", {}).get("*", image["uri"])
+            path = Path(self.app.srcdir) / uri
+            caption = demo_caption(path)
+            if caption is None:
+                continue
+            figure = nodes.figure("", classes=["hl-demo-print"])
+            # the full text width, unless that would leave no room on the page for the
+            # caption: then 6.8 inches tall (the text block is about 6.5 by 9 inches)
+            from PIL import Image
+
+            with Image.open(path) as png:
+                tall = png.height / png.width * 6.5 > 6.8
+            image["height" if tall else "width"] = "6.8in" if tall else "100%"
+            image.replace_self(figure)
+            figure += image
+            figure += nodes.caption(caption, caption)
+
+
+#: where `make pdf` leaves the PDF, and its name in the site
+PDF_BUILT, PDF_SERVED = Path("latex") / "book.pdf", "curvature-lab.pdf"
+
+
+def _pdf_edition(app, config) -> None:
+    """Link the PDF edition from every page when it has been built (and only then)."""
+    built = Path(app.outdir).parent / PDF_BUILT
+    config.hessian_lab_pdf = PDF_SERVED if built.is_file() else ""
+
+
+def _pdf_context(app, pagename, templatename, context, doctree) -> None:
+    context["hessian_lab_pdf"] = app.config.hessian_lab_pdf
+
+
+def _copy_pdf(app, exception) -> None:
+    if exception is None and app.builder.format == "html" and app.config.hessian_lab_pdf:
+        shutil.copyfile(Path(app.outdir).parent / PDF_BUILT,
+                        Path(app.outdir) / app.config.hessian_lab_pdf)
+
+
+def part_openings(toc: Path) -> dict[str, bool]:
+    """First page of each part of _toc.yml -> whether that part is numbered."""
+    import yaml
+
+    parts = yaml.safe_load(toc.read_text()).get("parts", [])
+    return {part["chapters"][0]["file"]: bool(part.get("numbered"))
+            for part in parts if part.get("chapters")}
+
+
+class PrintedChapterNumbers(SphinxPostTransform):
+    """In print, number the chapters as the site does: only the numbered parts' chapters.
+
+    LaTeX numbers every chapter, so the two pages of "Getting started" would push chapter
+    1 to 3 and every figure and equation number would differ from the site's (and from the
+    prose's "chapter 10"). At the first page of each part the numbering is switched off
+    (``secnumdepth`` -1: chapters stay in the contents, unnumbered) or back on, and the
+    chapter counter starts from 0 at the first numbered part.
+    """
+
+    default_priority = 5
+    formats = ("latex",)
+
+    def run(self, **kwargs) -> None:
+        openings = part_openings(Path(self.app.confdir) / "_toc.yml")
+        first_numbered = next((doc for doc, numbered in openings.items() if numbered), None)
+        for start in list(self.document.findall(addnodes.start_of_file)):
+            docname = start.get("docname")
+            if docname not in openings:
+                continue
+            if openings[docname]:
+                tex = r"\ifdefined\hlsecnumdepth\setcounter{secnumdepth}{\hlsecnumdepth}\fi"
+                if docname == first_numbered:
+                    tex += r"\setcounter{chapter}{0}"
+            else:
+                tex = (r"\ifdefined\hlsecnumdepth\else"
+                       r"\edef\hlsecnumdepth{\the\value{secnumdepth}}\fi"
+                       r"\setcounter{secnumdepth}{-1}")
+            start.insert(0, nodes.raw("", tex + "\n", format="latex"))
+
+
 def _static_files(app) -> None:
     app.config.html_static_path.append(str(STATIC))
 
 
 def setup(app):
     app.add_config_value("hessian_lab_digest", "", "env")
+    app.add_config_value("hessian_lab_pdf", "", "html")
+    app.connect("config-inited", _pdf_edition)
+    app.connect("html-page-context", _pdf_context)
+    app.connect("build-finished", _copy_pdf)
     app.connect("config-inited", _outputs_follow_the_library, priority=100)
     app.connect("html-page-context", _drop_kernel_scripts, priority=900)
     app.connect("html-page-context", _bibliography_roles, priority=900)
     app.connect("builder-inited", _static_files)
     app.add_css_file("curvature-lab.css")
+    app.add_post_transform(PrintedDemoFigures)
+    app.add_post_transform(PrintedChapterNumbers)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

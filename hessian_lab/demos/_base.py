@@ -23,8 +23,11 @@ the live widget (``application/vnd.jupyter.widget-view+json``) for JupyterLab, a
 static ``text/html`` for the built site, where the book's ``_config.yml`` drops widget
 views. The static form is a scrubbable animation: a range input over PNG frames of the
 same figure at the demo's key settings, with alt text for every frame and a caption.
-It needs no kernel and loads nothing from the network. With ``CURVATURE_LAB_LIVE=1`` in
-the environment (``make lab`` sets it) the static form is not computed.
+It needs no kernel and loads nothing from the network. For print (the PDF edition) the
+bundle also holds ``image/png``, a contact sheet of a few settings with their numbers
+(:meth:`Demo.print_png`, module ``_print``); the LaTeX builder takes it, the HTML builder
+prefers the scrubber. With ``CURVATURE_LAB_LIVE=1`` in the environment (``make lab`` sets
+it) neither static form is computed.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .. import plotting
+from . import _print
 
 __all__ = ["Demo", "LIVE_ENV"]
 
@@ -118,6 +122,8 @@ class Demo:
     title = "demo"
     figsize = (9.0, 4.2)
     static_dpi = 72
+    #: resolution of the printed form's panels (:meth:`print_png`)
+    print_dpi = 150
     #: render the live PNG at most this often (seconds), or once per render time if slower
     min_interval = 0.04
 
@@ -388,7 +394,35 @@ class Demo:
         """(label, alt text) of every frame of the static form, computed without drawing."""
         return list(self._step_through(settings, render=False))
 
-    def _step_through(self, settings, render: bool) -> Iterator[tuple[str, str]]:
+    def print_png(self, settings: list[dict] | None = None) -> bytes:
+        """The printed form: a contact sheet of a few key settings (see ``_print``).
+
+        Three or four of :meth:`static_settings` (``settings`` replaces the choice), drawn
+        at :attr:`print_dpi`, each labelled (a), (b), ... with its setting and the
+        readout's text; the caption (stored in the PNG) names the panels.
+        """
+        wide = self.figsize[0] > 7
+        chosen = settings
+        if chosen is None:  # wide figures stack in one column: three panels, two if tall
+            chosen = _print.pick_settings(self.static_settings(), 3 if wide else 4)
+            lines = max(len(_print.readout_text(self.readout_html())) for _ in
+                        self._step_through(chosen, render=False))
+            if wide and 3 * (self.figsize[1] + 0.19 * lines) > 1.6 * self.figsize[0]:
+                chosen = _print.pick_settings(self.static_settings(), 2)
+        frames, labels, texts = [], [], []
+        for label, _alt in self._step_through(chosen, render=True, dpi=self.print_dpi):
+            frames.append(np.asarray(self.figure.canvas.buffer_rgba())[..., :3].copy())
+            labels.append(label)
+            texts.append(_print.readout_text(self.readout_html()))
+        panels = "; ".join(f"({chr(ord('a') + i)}) {label}" for i, label in enumerate(labels))
+        caption = (f"{self.caption()} Printed at {len(frames)} of its settings: {panels}. "
+                   "On the site the demo steps through more settings; in JupyterLab it is live.")
+        return _print.contact_sheet(frames, labels, texts, caption,
+                                    columns=1 if wide or len(frames) < 4 else 2,
+                                    dpi=self.print_dpi)
+
+    def _step_through(self, settings, render: bool,
+                      dpi: float | None = None) -> Iterator[tuple[str, str]]:
         if render and self.figure is None:
             raise RuntimeError(f"this {type(self).__name__} was made with figure=False "
                                "(numbers only): it has no frames to render")
@@ -396,7 +430,7 @@ class Demo:
         old_dpi = self.figure.get_dpi() if render else None
         try:
             if render:
-                self.figure.set_dpi(self.static_dpi)
+                self.figure.set_dpi(dpi or self.static_dpi)
             for setting in self.static_settings() if settings is None else settings:
                 self._set_values(setting)
                 with book_style(), np.errstate(all="ignore"):
@@ -417,6 +451,7 @@ class Demo:
         bundle["text/plain"] = f"<{self.title}: {self.frame_label()}>"
         if os.environ.get(LIVE_ENV) != "1":
             bundle["text/html"] = self.static_html()
+            bundle["image/png"] = base64.b64encode(self.print_png()).decode()
         return bundle
 
     def __repr__(self) -> str:
