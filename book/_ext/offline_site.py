@@ -14,8 +14,9 @@ site's stylesheet (``book/_static/curvature-lab.css``: link contrast, the demos'
 the dark theme, focus rings) and gives the bibliography's entries the ARIA role their list
 requires. docutils marks the citation list ``role="list"`` and each entry
 ``role="doc-biblioentry"``, a role ARIA 1.2 deprecates; a list must own list items, so each
-entry becomes ``role="listitem"``. The theme's search button and colour switch are fixed in
-``book/_templates/``.
+entry becomes ``role="listitem"``; a folded (``hide-input``) cell's toggle loses the
+aria-label that hid its visible text. The theme's search button and colour switch are fixed
+in ``book/_templates/``.
 
 Print (the PDF edition, ``make pdf``): a demo's display bundle carries, besides the scrubber's
 HTML, a PNG contact sheet of a few settings whose caption is stored in the PNG
@@ -197,6 +198,19 @@ class PrintedChapterNumbers(SphinxPostTransform):
             start.insert(0, nodes.raw("", tex + "\n", format="latex"))
 
 
+def _hidden_cell_toggles(app, pagename, templatename, context, doctree) -> None:
+    """A folded code cell's toggle is named by what it shows ("Show code cell source").
+
+    myst-nb labels the ``<summary>`` of a ``hide-input`` cell "Toggle hidden content", a name
+    that does not contain its visible text (WCAG 2.5.3, label in name); without the label the
+    summary is named by its visible title.
+    """
+    body = context.get("body")
+    if body and '<summary aria-label="Toggle hidden content">' in body:
+        context["body"] = body.replace('<summary aria-label="Toggle hidden content">',
+                                       "<summary>")
+
+
 def _static_files(app) -> None:
     app.config.html_static_path.append(str(STATIC))
 
@@ -210,6 +224,7 @@ def setup(app):
     app.connect("config-inited", _outputs_follow_the_library, priority=100)
     app.connect("html-page-context", _drop_kernel_scripts, priority=900)
     app.connect("html-page-context", _bibliography_roles, priority=900)
+    app.connect("html-page-context", _hidden_cell_toggles, priority=900)
     app.connect("builder-inited", _static_files)
     app.add_css_file("curvature-lab.css")
     app.add_post_transform(PrintedDemoFigures)
