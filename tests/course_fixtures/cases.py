@@ -395,6 +395,53 @@ def newton_globalized(f, grad, hess, x0, tol, max_iter):
 
 #: More common mistakes of 06_matrix_free_newton, each checked on the visible tests only:
 #: (part, code, the visible test ids it must fail, words the diagnosis must contain).
+# A right Steihaug-CG (as a student would write it); the wrong ones below change one line.
+_STEIHAUG = '''
+def steihaug(g, hessp, radius, tol):
+    """Steihaug-CG: the step p with ||p|| <= radius, and the rule that stopped it."""
+    g = np.asarray(g, dtype=float)
+    gnorm = np.linalg.norm(g)
+    z, r = np.zeros_like(g), g.copy()
+    d = -r
+    rr = float(r @ r)
+
+    def crossings(z, d):  # tau with ||z + tau d|| = radius, smaller root first
+        a, b, c = d @ d, 2 * (z @ d), z @ z - radius**2
+        root = np.sqrt(b * b - 4 * a * c)
+        return (-b - root) / (2 * a), (-b + root) / (2 * a)
+
+    if gnorm == 0:
+        return z, "interior"
+    for _ in range(10 * g.size):
+        Bd = np.asarray(hessp(d), dtype=float)
+        dBd = float(d @ Bd)
+        if dBd <= 0:
+            # follow d to the sphere, at the crossing where the model is lower:
+            # m(z + tau d) - m(z) = tau r^T d + tau^2 d^T B d / 2
+            rd = float(r @ d)
+            tau = min(crossings(z, d), key=lambda t: t * rd + 0.5 * t * t * dBd)
+            return z + tau * d, "negative curvature"
+        alpha = rr / dBd
+        if np.linalg.norm(z + alpha * d) >= radius:
+            return z + crossings(z, d)[1] * d, "boundary"
+        z = z + alpha * d
+        r = r + alpha * Bd
+        rr_new = float(r @ r)
+        if np.sqrt(rr_new) <= tol * gnorm:
+            return z, "interior"
+        d = -r + (rr_new / rr) * d
+        rr = rr_new
+    return z, "interior"
+'''
+
+
+def _mutated(source: str, old: str, new: str) -> str:
+    """``source`` with its one occurrence of ``old`` replaced by ``new`` (a planted mistake)."""
+    if source.count(old) != 1:
+        raise ValueError(f"the mistake's line must occur once in the source: {old!r}")
+    return source.replace(old, new)
+
+
 MORE_MISTAKES_06 = [
     ("conjugate_gradient", '''
 def conjugate_gradient(matvec, b, tol, max_iter):
@@ -479,115 +526,12 @@ def newton_cg_step(g, hvp):
         rr = rr_new
     return p
 ''', {"ncg_quadratic", "ncg_negative_later"}, "the forcing term is 0.5 always"),
-    ("steihaug", '''
-def steihaug(g, hessp, radius, tol):
-    """Steihaug-CG: the step p with ||p|| <= radius, and the rule that stopped it."""
-    g = np.asarray(g, dtype=float)
-    gnorm = np.linalg.norm(g)
-    z, r = np.zeros_like(g), g.copy()
-    d = -r
-    rr = float(r @ r)
-
-    def crossings(z, d):  # tau with ||z + tau d|| = radius, smaller root first
-        a, b, c = d @ d, 2 * (z @ d), z @ z - radius**2
-        root = np.sqrt(b * b - 4 * a * c)
-        return (-b - root) / (2 * a), (-b + root) / (2 * a)
-
-    if gnorm == 0:
-        return z, "interior"
-    for _ in range(10 * g.size):
-        Bd = np.asarray(hessp(d), dtype=float)
-        dBd = float(d @ Bd)
-        if False:
-            # follow d to the sphere, at the crossing where the model is lower:
-            # m(z + tau d) - m(z) = tau r^T d + tau^2 d^T B d / 2
-            rd = float(r @ d)
-            tau = min(crossings(z, d), key=lambda t: t * rd + 0.5 * t * t * dBd)
-            return z + tau * d, "negative curvature"
-        alpha = rr / dBd
-        if np.linalg.norm(z + alpha * d) >= radius:
-            return z + crossings(z, d)[1] * d, "boundary"
-        z = z + alpha * d
-        r = r + alpha * Bd
-        rr_new = float(r @ r)
-        if np.sqrt(rr_new) <= tol * gnorm:
-            return z, "interior"
-        d = -r + (rr_new / rr) * d
-        rr = rr_new
-    return z, "interior"
-''', {"steihaug_indefinite"}, "does not detect p^T B p <= 0"),
-    ("steihaug", '''
-def steihaug(g, hessp, radius, tol):
-    """Steihaug-CG: the step p with ||p|| <= radius, and the rule that stopped it."""
-    g = np.asarray(g, dtype=float)
-    gnorm = np.linalg.norm(g)
-    z, r = np.zeros_like(g), g.copy()
-    d = -r
-    rr = float(r @ r)
-
-    def crossings(z, d):  # tau with ||z + tau d|| = radius, smaller root first
-        a, b, c = d @ d, 2 * (z @ d), z @ z - radius**2
-        root = np.sqrt(b * b - 4 * a * c)
-        return (-b - root) / (2 * a), (-b + root) / (2 * a)
-
-    if gnorm == 0:
-        return z, "interior"
-    for _ in range(10 * g.size):
-        Bd = np.asarray(hessp(d), dtype=float)
-        dBd = float(d @ Bd)
-        if dBd <= 0:
-            # follow d to the sphere, at the crossing where the model is lower:
-            # m(z + tau d) - m(z) = tau r^T d + tau^2 d^T B d / 2
-            rd = float(r @ d)
-            tau = max(crossings(z, d), key=lambda t: t * rd + 0.5 * t * t * dBd)
-            return z + tau * d, "negative curvature"
-        alpha = rr / dBd
-        if np.linalg.norm(z + alpha * d) >= radius:
-            return z + crossings(z, d)[1] * d, "boundary"
-        z = z + alpha * d
-        r = r + alpha * Bd
-        rr_new = float(r @ r)
-        if np.sqrt(rr_new) <= tol * gnorm:
-            return z, "interior"
-        d = -r + (rr_new / rr) * d
-        rr = rr_new
-    return z, "interior"
-''', {"steihaug_indefinite"}, "the wrong crossing of the sphere"),
-    ("steihaug", '''
-def steihaug(g, hessp, radius, tol):
-    """Steihaug-CG: the step p with ||p|| <= radius, and the rule that stopped it."""
-    g = np.asarray(g, dtype=float)
-    gnorm = np.linalg.norm(g)
-    z, r = np.zeros_like(g), g.copy()
-    d = -r
-    rr = float(r @ r)
-
-    def crossings(z, d):  # tau with ||z + tau d|| = radius, smaller root first
-        a, b, c = d @ d, 2 * (z @ d), z @ z - radius**2
-        root = np.sqrt(b * b - 4 * a * c)
-        return (-b - root) / (2 * a), (-b + root) / (2 * a)
-
-    if gnorm == 0:
-        return z, "interior"
-    for _ in range(10 * g.size):
-        Bd = np.asarray(hessp(d), dtype=float)
-        dBd = float(d @ Bd)
-        if dBd <= 0:
-            # follow d to the sphere, at the crossing where the model is lower:
-            # m(z + tau d) - m(z) = tau r^T d + tau^2 d^T B d / 2
-            rd = float(r @ d)
-            tau = min(crossings(z, d), key=lambda t: t * rd + 0.5 * t * t * dBd)
-            return z + tau * d, "negative curvature"
-        alpha = rr / dBd
-        if np.linalg.norm(z + alpha * d) >= radius:
-            zn = z + alpha * d; return zn * (radius / np.linalg.norm(zn)), "boundary"
-        z = z + alpha * d
-        r = r + alpha * Bd
-        rr_new = float(r @ r)
-        if np.sqrt(rr_new) <= tol * gnorm:
-            return z, "interior"
-        d = -r + (rr_new / rr) * d
-        rr = rr_new
-    return z, "interior"
-''', {"steihaug_small_radius"}, "scales the full CG iterate back onto the sphere"),
+    ("steihaug", _mutated(_STEIHAUG, "        if dBd <= 0:\n", "        if False:\n"),
+     {"steihaug_indefinite"}, "does not detect p^T B p <= 0"),
+    ("steihaug", _mutated(_STEIHAUG, "tau = min(crossings(z, d)", "tau = max(crossings(z, d)"),
+     {"steihaug_indefinite"}, "the wrong crossing of the sphere"),
+    ("steihaug", _mutated(_STEIHAUG, 'return z + crossings(z, d)[1] * d, "boundary"',
+                          'zn = z + alpha * d; '
+                          'return zn * (radius / np.linalg.norm(zn)), "boundary"'),
+     {'steihaug_small_radius'}, 'scales the full CG iterate back onto the sphere'),
 ]
