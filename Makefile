@@ -15,14 +15,15 @@ INSTALLER ?= uv
 UV_PIN := $(shell sed -n 's/^uv==\([^ ;]*\).*/\1/p' requirements.txt)
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: help book pdf test test-fast lint lab exercises check-course grade bench bench-grading dist clean distclean lock
+.PHONY: help book pdf test test-fast lint lab lab-source exercises check-course grade bench bench-grading dist clean distclean lock
 
 help:
 	@echo "make book       build the HTML site into _build/html"
 	@echo "make pdf        the PDF edition (_build/latex/book.pdf) and the site linking it (TeX Live, installed as root)"
 	@echo "make test       run the whole test suite (builds the site once)"
 	@echo "make test-fast  library, doctests, demos and course checks: no site, browser or nbgrader run"
-	@echo "make lab        open JupyterLab on the book (live widgets)"
+	@echo "make lab        the book and exercises in JupyterLab (a workspace/ of your own, live widgets)"
+	@echo "make lab-source JupyterLab on the sources (book/, solutions/), for authors"
 	@echo "make exercises  regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make check-course  check solutions/ against the authoring rules, exercises/ in sync"
 	@echo "make grade SUBMISSIONS=dir-or-zip [WORKERS=2] [SEED=...] [DB_URL=postgresql://...]"
@@ -71,21 +72,42 @@ pdf: $(STAMP)
 	@echo "Built. Open $(CURDIR)/_build/latex/book.pdf (the site links it as curvature-lab.pdf)"
 
 lint: $(STAMP)
-	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks
+	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks book/_ext
 
+# Two pytest-xdist workers: one builds the PDF and the site and runs every test that needs them,
+# the other runs the rest (library, course, grading, JupyterLab, packaging) meanwhile. The
+# groups are set in tests/conftest.py. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks
-	$(BIN)/python -m pytest --durations=25 --doctest-modules hessian_lab tests
+	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks book/_ext
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup,) \
+	  --durations=25 --doctest-modules hessian_lab tests
 
 # What `make test` runs minus the tests marked slow (site build, browser, nbgrader runs,
 # other Pythons, the wheel): about a minute.
 test-fast: $(STAMP)
-	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks
+	$(BIN)/ruff check --no-cache hessian_lab tests benchmarks book/_ext
 	$(BIN)/python -m pytest -m "not slow" --doctest-modules hessian_lab tests
 
-# In a live kernel the demos skip building their static (site) form.
-lab: $(STAMP)
-	CURVATURE_LAB_LIVE=1 $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) book/
+# The student's JupyterLab: the reading edition (written by every site build into _build/lab)
+# and the exercises, copied into $(WORKSPACE) without overwriting anything the student changed,
+# opened on START_HERE.ipynb. book/_lab holds the JupyterLab defaults (no news pop-up). In a
+# live kernel the demos skip building their static (site) form. Authors edit the sources
+# (book/, solutions/) with `make lab-source`.
+WORKSPACE ?= workspace
+LAB_SOURCES := $(wildcard book/*.ipynb book/*.md book/_ext/*.py hessian_lab/*.py hessian_lab/demos/*.py) _toc.yml _config.yml
+_build/lab/START_HERE.ipynb: $(STAMP) $(LAB_SOURCES)
+	$(BIN)/jupyter-book build . --builder html $(JB_FLAGS)
+	@test -f $@ && touch $@
+
+lab: _build/lab/START_HERE.ipynb
+	$(BIN)/curvature-lab workspace --edition _build/lab --exercises exercises --into $(WORKSPACE)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/book/_lab CURVATURE_LAB_LIVE=1 $(BIN)/jupyter lab \
+	  --ServerApp.root_dir=$(CURDIR)/$(WORKSPACE) START_HERE.ipynb
+
+lab-source: $(STAMP)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/book/_lab CURVATURE_LAB_LIVE=1 $(BIN)/jupyter lab \
+	  --ServerApp.root_dir=$(CURDIR) book/
 
 # One assignment at a time, by name: `--all` only sees assignments already in the gradebook.
 # The throwaway gradebook keeps generation independent of the instructor's gradebook.db.

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from apt import apt_install
 from conftest import skip_or_fail
 
 CHROMIUM_ARGS = [
@@ -45,11 +46,8 @@ def find_or_install_chromium() -> str:
         if path:
             return path
     if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         print("[browser] chromium missing: installing Debian's chromium package with apt-get")
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=900)
-        proc = subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env,
-                              capture_output=True, text=True, timeout=1800)
+        proc = apt_install(["chromium"], done=lambda: shutil.which("chromium") is not None)
         path = shutil.which("chromium")
         if path:
             return path
@@ -107,11 +105,15 @@ class NetworkGuard:
 
 
 @contextmanager
-def jupyterlab_server(root: Path, cwd: Path | None = None, env: dict | None = None):
+def jupyterlab_server(root: Path, cwd: Path | None = None, env: dict | None = None,
+                      as_make_lab: bool = False):
     """A JupyterLab server on a free localhost port with a random token, serving ``root``
     (started in ``cwd``, default ``root``: the formgrader reads the nbgrader config there),
     with its own config and runtime folders and no news or update checks; yields (base url,
-    token). Stopped on exit whatever happens."""
+    token). Stopped on exit whatever happens.
+
+    With ``as_make_lab`` the news and update checks are left to the JupyterLab defaults that
+    ``make lab`` uses (``book/_lab``), so a test sees what a student sees."""
     bin_dir = Path(sys.executable).parent
     port, token = free_port(), secrets.token_hex(16)
     state = Path(root) / ".jupyter-test"
@@ -120,9 +122,12 @@ def jupyterlab_server(root: Path, cwd: Path | None = None, env: dict | None = No
                OPENBLAS_NUM_THREADS="1", **(env or {}))
     cmd = [str(bin_dir / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
            f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
-           "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=False",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-           "jupyterlab.NeverCheckForUpdate"]
+           "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=False"]
+    if as_make_lab:
+        env["JUPYTER_CONFIG_PATH"] = str(Path(__file__).resolve().parents[1] / "book" / "_lab")
+    else:
+        cmd += ["--LabApp.news_url=",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers often run tests as root
     state.mkdir(parents=True, exist_ok=True)
@@ -172,12 +177,8 @@ def axe_source() -> str:
     if not script.exists():
         if shutil.which("npm") is None and os.name == "posix" and os.geteuid() == 0 \
                 and shutil.which("apt-get"):
-            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
             print("[axe] npm missing: installing Debian's npm package with apt-get")
-            subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True,
-                           timeout=900)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "npm"], env=env,
-                           capture_output=True, timeout=1800)
+            apt_install(["npm"], done=lambda: shutil.which("npm") is not None)
         if shutil.which("npm") is None:
             skip_or_fail("npm is not installed and cannot be installed here: axe-core "
                          "(the accessibility checker) comes from the npm registry")

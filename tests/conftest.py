@@ -27,6 +27,24 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+#: Fixtures that need the built book: the tests that use them share one xdist worker.
+SITE_FIXTURES = {"site", "pdf_build", "pdf", "pdf_text", "edition", "student_lab"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Groups for pytest-xdist (`make test` runs ``-n 2 --dist loadgroup``).
+
+    Every test that needs the built site runs on one worker, so the PDF and the site are built
+    once and every page test follows the build; the other tests stay together by file, so a
+    file's JupyterLab server, browser or PostgreSQL starts once, and the files share the other
+    worker (and this one, once the site's tests are done). Without xdist the marks do nothing.
+    """
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        group = "site" if names & SITE_FIXTURES else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def load_notebook(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -104,10 +122,10 @@ def ensure_sandbox() -> None:
     from hessian_lab.course import sandbox
 
     if shutil.which("bwrap") is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        from apt import apt_install
+
         print("[sandbox] installing bubblewrap with apt-get")
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "bubblewrap"], capture_output=True,
-                       timeout=600, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        apt_install(["bubblewrap"], timeout=600, done=lambda: shutil.which("bwrap") is not None)
     problem = sandbox.probe()
     if problem:
         skip_or_fail(f"no grading sandbox here: {problem}")

@@ -65,12 +65,13 @@ def find_or_install_bindir() -> Path:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise Unavailable("PostgreSQL is not installed and cannot be installed here "
                           "(needs root and apt-get): apt-get install postgresql")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-q"],
-                ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"]):
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-        if proc.returncode != 0:
-            raise Unavailable(f"{' '.join(cmd)} failed:\n{(proc.stdout + proc.stderr)[-2000:]}")
+    from apt import apt_install
+
+    proc = apt_install(["postgresql"], recommends=False, timeout=900,
+                       done=lambda: find_bindir() is not None)
+    if proc.returncode != 0:
+        raise Unavailable(f"apt-get install postgresql failed:\n"
+                          f"{(proc.stdout + proc.stderr)[-2000:]}")
     bindir = find_bindir()
     if bindir is None:
         raise Unavailable("apt-get installed postgresql but no initdb/pg_ctl/postgres was found")

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from apt import apt_install  # noqa: E402
 
 TEXLIVE_PACKAGES = ["latexmk", "texlive-latex-recommended", "texlive-latex-extra",
                     "texlive-fonts-recommended", "texlive-xetex", "fonts-freefont-otf",
@@ -30,13 +33,9 @@ def install() -> str | None:
     """Install the packages with apt-get; return None, or why it could not be done."""
     if not (os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get")):
         return f"{', '.join(missing())} not found; as root, run: {APT}"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     print(f"[texlive] {', '.join(missing())} missing: installing with apt-get "
           f"({len(TEXLIVE_PACKAGES)} packages, about 165 MB)", flush=True)
-    subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=900)
-    proc = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                           *TEXLIVE_PACKAGES], env=env, capture_output=True, text=True,
-                          timeout=1800)
+    proc = apt_install(TEXLIVE_PACKAGES, recommends=False, done=lambda: not missing())
     if proc.returncode != 0 or missing():
         return f"apt-get could not install TeX Live: {proc.stderr[-800:]}"
     return None

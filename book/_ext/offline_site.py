@@ -43,10 +43,17 @@ LIBRARY = Path(__file__).resolve().parents[2] / "hessian_lab"
 LOGGER = logging.getLogger(__name__)
 
 
+#: Parts of hessian_lab no chapter imports and the API page does not document: the course's
+#: tools (grading, workspace), whose edits need not re-run the chapters.
+NOT_IN_THE_BOOK = ("course", "grading")
+
+
 def library_digest() -> str:
-    """sha256 of hessian_lab's Python sources (paths and contents)."""
+    """sha256 of the Python sources of hessian_lab the chapters use (paths and contents)."""
     digest = hashlib.sha256()
     for path in sorted(LIBRARY.rglob("*.py")):
+        if path.relative_to(LIBRARY).parts[0] in NOT_IN_THE_BOOK:
+            continue
         digest.update(str(path.relative_to(LIBRARY)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
@@ -216,6 +223,7 @@ def _static_files(app) -> None:
 
 
 def setup(app):
+    app.setup_extension("lab_edition")   # the reading edition for JupyterLab (its docstring)
     app.add_config_value("hessian_lab_digest", "", "env")
     app.add_config_value("hessian_lab_pdf", "", "html")
     app.connect("config-inited", _pdf_edition)

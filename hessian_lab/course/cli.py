@@ -1,4 +1,4 @@
-"""``curvature-lab``: the instructor's commands (``check-course``, ``grade``, ``export``)."""
+"""``curvature-lab``: the course's commands (check-course, grade, export, workspace)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,14 @@ def main(argv=None) -> int:
                            "JSON again from the gradebook (after a review in the formgrader)")
     add_export_arguments(again)
     again.set_defaults(run=export)
+    space = sub.add_parser("workspace", help="copy the book's reading edition and the "
+                           "exercises into a student's JupyterLab workspace (make lab), "
+                           "never overwriting what the student changed")
+    from .workspace import add_arguments as workspace_arguments
+    from .workspace import run as workspace_run
+
+    workspace_arguments(space)
+    space.set_defaults(run=workspace_run)
     args = parser.parse_args(argv)
     return args.run(args)
 
