@@ -4,6 +4,100 @@ and hostile submissions. Each entry is the source of one solution cell (a functi
 MISTAKES[assignment][part] = (code, failing test ids, words the failure message must contain).
 """
 
+# Right solutions of 06_matrix_free_newton as a student would write them; the planted mistakes
+# below (in MISTAKES and MORE_MISTAKES_06) are edits of these.
+_CG = '''
+def conjugate_gradient(matvec, b, tol, max_iter):
+    b = np.asarray(b, dtype=float)
+    x, r = np.zeros_like(b), b.copy()
+    p = r.copy()
+    rr = r @ r
+    residuals = [np.sqrt(rr)]
+    for _ in range(max_iter):
+        if np.sqrt(rr) <= tol * np.linalg.norm(b):
+            break
+        Ap = matvec(p)
+        alpha = rr / (p @ Ap)
+        x = x + alpha * p
+        r = r - alpha * Ap
+        rr_new = r @ r
+        p = r + (rr_new / rr) * p
+        rr = rr_new
+        residuals.append(np.sqrt(rr))
+    return x, residuals
+'''
+
+_NEWTON_CG = '''
+def newton_cg_step(g, hvp):
+    g = np.asarray(g, dtype=float)
+    gnorm = np.linalg.norm(g)
+    eta = min(0.5, np.sqrt(gnorm))
+    p, r = np.zeros_like(g), g.copy()
+    d = -r
+    rr = r @ r
+    for k in range(20 * g.size):
+        if np.sqrt(rr) <= eta * gnorm:
+            break
+        Hd = hvp(d)
+        dHd = d @ Hd
+        if dHd <= 0:
+            return -g if k == 0 else p
+        alpha = rr / dHd
+        p = p + alpha * d
+        r = r + alpha * Hd
+        rr_new = r @ r
+        d = -r + (rr_new / rr) * d
+        rr = rr_new
+    return p
+'''
+
+_STEIHAUG = '''
+def steihaug(g, hessp, radius, tol):
+    """Steihaug-CG: the step p with ||p|| <= radius, and the rule that stopped it."""
+    g = np.asarray(g, dtype=float)
+    gnorm = np.linalg.norm(g)
+    z, r = np.zeros_like(g), g.copy()
+    d = -r
+    rr = float(r @ r)
+
+    def crossings(z, d):  # tau with ||z + tau d|| = radius, smaller root first
+        a, b, c = d @ d, 2 * (z @ d), z @ z - radius**2
+        root = np.sqrt(b * b - 4 * a * c)
+        return (-b - root) / (2 * a), (-b + root) / (2 * a)
+
+    if gnorm == 0:
+        return z, "interior"
+    for _ in range(10 * g.size):
+        Bd = np.asarray(hessp(d), dtype=float)
+        dBd = float(d @ Bd)
+        if dBd <= 0:
+            # follow d to the sphere, at the crossing where the model is lower:
+            # m(z + tau d) - m(z) = tau r^T d + tau^2 d^T B d / 2
+            rd = float(r @ d)
+            tau = min(crossings(z, d), key=lambda t: t * rd + 0.5 * t * t * dBd)
+            return z + tau * d, "negative curvature"
+        alpha = rr / dBd
+        if np.linalg.norm(z + alpha * d) >= radius:
+            return z + crossings(z, d)[1] * d, "boundary"
+        z = z + alpha * d
+        r = r + alpha * Bd
+        rr_new = float(r @ r)
+        if np.sqrt(rr_new) <= tol * gnorm:
+            return z, "interior"
+        d = -r + (rr_new / rr) * d
+        rr = rr_new
+    return z, "interior"
+'''
+
+
+def _mutated(source: str, old: str, new: str) -> str:
+    """``source`` with its one occurrence of ``old`` replaced by ``new`` (a planted mistake)."""
+    if source.count(old) != 1:
+        raise ValueError(f"the mistake's line must occur once in the source: {old!r}")
+    return source.replace(old, new)
+
+
+
 MISTAKES = {
     "01_hessians": {
         "hessian_symbolic": ('''
@@ -215,88 +309,20 @@ def largest_stable_step(grad, x):
 ''', {"stable_step_quadratic", "stable_step_rosenbrock"}, "1 / lambda_max is a safe step"),
     },
     "06_matrix_free_newton": {
-        "conjugate_gradient": ('''
-def conjugate_gradient(matvec, b, tol, max_iter):
-    b = np.asarray(b, dtype=float)
-    x, r = np.zeros_like(b), b.copy()
-    p = r.copy()
-    rr = r @ r
-    residuals = [np.sqrt(rr)]
-    for _ in range(max_iter):
-        Ap = matvec(p)
-        pAp = p @ Ap
-        if pAp <= 0:
-            break
-        alpha = rr / pAp
-        x = x + alpha * p
-        r = r - alpha * Ap
-        rr_new = r @ r
-        p = r + (rr_new / rr) * p
-        rr = rr_new
-        residuals.append(np.sqrt(rr))
-    return x, residuals
-''', {"cg_small", "cg_products", "cg_history", "cg_callable", "cg_hidden"},
+        "conjugate_gradient": (_mutated(
+            _CG, "        if np.sqrt(rr) <= tol * np.linalg.norm(b):\n            break\n"
+                 "        Ap = matvec(p)\n        alpha = rr / (p @ Ap)\n",
+            "        Ap = matvec(p)\n        pAp = p @ Ap\n        if pAp <= 0:\n"
+            "            break\n        alpha = rr / pAp\n"),
+            {"cg_small", "cg_products", "cg_history", "cg_callable", "cg_hidden"},
             "stops at max_iter instead of the tolerance"),
-        "newton_cg_step": ('''
-def newton_cg_step(g, hvp):
-    g = np.asarray(g, dtype=float)
-    gnorm = np.linalg.norm(g)
-    eta = min(0.5, np.sqrt(gnorm))
-    p, r = np.zeros_like(g), g.copy()
-    d = -r
-    rr = r @ r
-    for k in range(20 * g.size):
-        if np.sqrt(rr) <= eta * gnorm:
-            break
-        Hd = hvp(d)
-        dHd = d @ Hd
-        if dHd <= 0:
-            break
-        alpha = rr / dHd
-        p = p + alpha * d
-        r = r + alpha * Hd
-        rr_new = r @ r
-        d = -r + (rr_new / rr) * d
-        rr = rr_new
-    return p
-''', {"ncg_negative_first"}, "fall back to p = -g"),
-        "steihaug": ('''
-def steihaug(g, hessp, radius, tol):
-    """Steihaug-CG: the step p with ||p|| <= radius, and the rule that stopped it."""
-    g = np.asarray(g, dtype=float)
-    gnorm = np.linalg.norm(g)
-    z, r = np.zeros_like(g), g.copy()
-    d = -r
-    rr = float(r @ r)
-
-    def crossings(z, d):  # tau with ||z + tau d|| = radius, smaller root first
-        a, b, c = d @ d, 2 * (z @ d), z @ z - radius**2
-        root = np.sqrt(b * b - 4 * a * c)
-        return (-b - root) / (2 * a), (-b + root) / (2 * a)
-
-    if gnorm == 0:
-        return z, "interior"
-    for _ in range(10 * g.size):
-        Bd = np.asarray(hessp(d), dtype=float)
-        dBd = float(d @ Bd)
-        if dBd <= 0:
-            # follow d to the sphere, at the crossing where the model is lower:
-            # m(z + tau d) - m(z) = tau r^T d + tau^2 d^T B d / 2
-            rd = float(r @ d)
-            tau = min(crossings(z, d), key=lambda t: t * rd + 0.5 * t * t * dBd)
-            return z + tau * d, "negative curvature"
-        alpha = rr / dBd
-        if False:
-            return z + crossings(z, d)[1] * d, "boundary"
-        z = z + alpha * d
-        r = r + alpha * Bd
-        rr_new = float(r @ r)
-        if np.sqrt(rr_new) <= tol * gnorm:
-            return z, "interior"
-        d = -r + (rr_new / rr) * d
-        rr = rr_new
-    return z, "interior"
-''', {"steihaug_small_radius", "steihaug_hidden"}, "your step leaves the trust region"),
+        "newton_cg_step": (_mutated(_NEWTON_CG, "            return -g if k == 0 else p\n",
+                                    "            break\n"),
+                           {"ncg_negative_first"}, "fall back to p = -g"),
+        "steihaug": (_mutated(_STEIHAUG, "        if np.linalg.norm(z + alpha * d) >= radius:\n",
+                              "        if False:\n"),
+                     {"steihaug_small_radius", "steihaug_hidden"},
+                     "your step leaves the trust region"),
     },
 }
 
@@ -395,137 +421,22 @@ def newton_globalized(f, grad, hess, x0, tol, max_iter):
 
 #: More common mistakes of 06_matrix_free_newton, each checked on the visible tests only:
 #: (part, code, the visible test ids it must fail, words the diagnosis must contain).
-# A right Steihaug-CG (as a student would write it); the wrong ones below change one line.
-_STEIHAUG = '''
-def steihaug(g, hessp, radius, tol):
-    """Steihaug-CG: the step p with ||p|| <= radius, and the rule that stopped it."""
-    g = np.asarray(g, dtype=float)
-    gnorm = np.linalg.norm(g)
-    z, r = np.zeros_like(g), g.copy()
-    d = -r
-    rr = float(r @ r)
-
-    def crossings(z, d):  # tau with ||z + tau d|| = radius, smaller root first
-        a, b, c = d @ d, 2 * (z @ d), z @ z - radius**2
-        root = np.sqrt(b * b - 4 * a * c)
-        return (-b - root) / (2 * a), (-b + root) / (2 * a)
-
-    if gnorm == 0:
-        return z, "interior"
-    for _ in range(10 * g.size):
-        Bd = np.asarray(hessp(d), dtype=float)
-        dBd = float(d @ Bd)
-        if dBd <= 0:
-            # follow d to the sphere, at the crossing where the model is lower:
-            # m(z + tau d) - m(z) = tau r^T d + tau^2 d^T B d / 2
-            rd = float(r @ d)
-            tau = min(crossings(z, d), key=lambda t: t * rd + 0.5 * t * t * dBd)
-            return z + tau * d, "negative curvature"
-        alpha = rr / dBd
-        if np.linalg.norm(z + alpha * d) >= radius:
-            return z + crossings(z, d)[1] * d, "boundary"
-        z = z + alpha * d
-        r = r + alpha * Bd
-        rr_new = float(r @ r)
-        if np.sqrt(rr_new) <= tol * gnorm:
-            return z, "interior"
-        d = -r + (rr_new / rr) * d
-        rr = rr_new
-    return z, "interior"
-'''
-
-
-def _mutated(source: str, old: str, new: str) -> str:
-    """``source`` with its one occurrence of ``old`` replaced by ``new`` (a planted mistake)."""
-    if source.count(old) != 1:
-        raise ValueError(f"the mistake's line must occur once in the source: {old!r}")
-    return source.replace(old, new)
-
-
 MORE_MISTAKES_06 = [
-    ("conjugate_gradient", '''
-def conjugate_gradient(matvec, b, tol, max_iter):
-    b = np.asarray(b, dtype=float)
-    x, r = np.zeros_like(b), b.copy()
-    p = r.copy()
-    rr = r @ r
-    residuals = [np.sqrt(rr)]
-    for _ in range(max_iter):
-        if np.sqrt(rr) <= tol * np.linalg.norm(b):
-            break
-        Ap = matvec(p)
-        alpha = rr / (p @ Ap)
-        x = x + alpha * p
-        r = r - alpha * Ap
-        rr = r @ r
-        p = r + (rr / rr) * p
-        residuals.append(np.sqrt(rr))
-    return x, residuals
-''', {"cg_small", "cg_products", "cg_history", "cg_callable"}, "uses the residual's old norm"),
-    ("conjugate_gradient", '''
-def conjugate_gradient(matvec, b, tol, max_iter):
-    b = np.asarray(b, dtype=float)
-    x, r = np.zeros_like(b), b.copy()
-    p = r.copy()
-    rr = r @ r
-    residuals = [np.sqrt(rr)]
-    for _ in range(max_iter):
-        if np.sqrt(rr) <= tol * np.linalg.norm(b):
-            break
-        Ap = matvec @ p
-        alpha = rr / (p @ Ap)
-        x = x + alpha * p
-        r = r - alpha * Ap
-        rr_new = r @ r
-        p = r + (rr_new / rr) * p
-        rr = rr_new
-        residuals.append(np.sqrt(rr))
-    return x, residuals
-''', {"cg_small", "cg_products", "cg_history", "cg_callable"},
+    ("conjugate_gradient", _mutated(_CG, "        rr_new = r @ r\n"
+                                         "        p = r + (rr_new / rr) * p\n"
+                                         "        rr = rr_new\n",
+                                    "        rr = r @ r\n        p = r + (rr / rr) * p\n"),
+     {"cg_small", "cg_products", "cg_history", "cg_callable"}, "uses the residual's old norm"),
+    ("conjugate_gradient", _mutated(_CG, "Ap = matvec(p)", "Ap = matvec @ p"),
+     {"cg_small", "cg_products", "cg_history", "cg_callable"},
      "the operator is a function, not a matrix"),
-    ("newton_cg_step", '''
-def newton_cg_step(g, hvp):
-    g = np.asarray(g, dtype=float)
-    gnorm = np.linalg.norm(g)
-    eta = min(0.5, np.sqrt(gnorm))
-    p, r = np.zeros_like(g), g.copy()
-    d = -r
-    rr = r @ r
-    for k in range(20 * g.size):
-        if np.sqrt(rr) <= eta * gnorm:
-            break
-        Hd = hvp(d)
-        alpha = rr / (d @ Hd)
-        p = p + alpha * d
-        r = r + alpha * Hd
-        rr_new = r @ r
-        d = -r + (rr_new / rr) * d
-        rr = rr_new
-    return p
-''', {"ncg_negative_first", "ncg_negative_later"}, "does not detect p^T H p <= 0"),
-    ("newton_cg_step", '''
-def newton_cg_step(g, hvp):
-    g = np.asarray(g, dtype=float)
-    gnorm = np.linalg.norm(g)
-    eta = 0.5
-    p, r = np.zeros_like(g), g.copy()
-    d = -r
-    rr = r @ r
-    for k in range(20 * g.size):
-        if np.sqrt(rr) <= eta * gnorm:
-            break
-        Hd = hvp(d)
-        dHd = d @ Hd
-        if dHd <= 0:
-            return -g if k == 0 else p
-        alpha = rr / dHd
-        p = p + alpha * d
-        r = r + alpha * Hd
-        rr_new = r @ r
-        d = -r + (rr_new / rr) * d
-        rr = rr_new
-    return p
-''', {"ncg_quadratic", "ncg_negative_later"}, "the forcing term is 0.5 always"),
+    ("newton_cg_step", _mutated(_NEWTON_CG, "        dHd = d @ Hd\n        if dHd <= 0:\n"
+                                            "            return -g if k == 0 else p\n"
+                                            "        alpha = rr / dHd\n",
+                                "        alpha = rr / (d @ Hd)\n"),
+     {"ncg_negative_first", "ncg_negative_later"}, "does not detect p^T H p <= 0"),
+    ("newton_cg_step", _mutated(_NEWTON_CG, "eta = min(0.5, np.sqrt(gnorm))", "eta = 0.5"),
+     {"ncg_quadratic", "ncg_negative_later"}, "the forcing term is 0.5 always"),
     ("steihaug", _mutated(_STEIHAUG, "        if dBd <= 0:\n", "        if False:\n"),
      {"steihaug_indefinite"}, "does not detect p^T B p <= 0"),
     ("steihaug", _mutated(_STEIHAUG, "tau = min(crossings(z, d)", "tau = max(crossings(z, d)"),
