@@ -31,6 +31,7 @@ def skip_or_fail(reason: str) -> None:
 SITE_FIXTURES = {"site", "pdf_build", "pdf", "pdf_text", "edition", "student_lab"}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Groups for pytest-xdist (`make test` runs ``-n 2 --dist loadgroup``).
 
@@ -38,11 +39,33 @@ def pytest_collection_modifyitems(config, items):
     once and every page test follows the build; the other tests stay together by file, so a
     file's JupyterLab server, browser or PostgreSQL starts once, and the files share the other
     worker (and this one, once the site's tests are done). Without xdist the marks do nothing.
+    It runs first: xdist's own hook turns the marks into the groups, and a mark added after
+    that is ignored (every test would then be scheduled alone, and both workers would build
+    the site at once).
     """
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         group = "site" if names & SITE_FIXTURES else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    """In an xdist worker with ``--dist loadgroup``: the groups must have reached the node ids
+    (xdist's only way of telling its scheduler), or the run stops here with the reason. With
+    pytest 9.2 they do not (pytest-xdist issue #1386), which is why requirements.in caps it."""
+    config = session.config
+    if not (hasattr(config, "workerinput") and config.getoption("loadgroup", False)):
+        return
+    lost = [item.nodeid for item in session.items
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        message = (f"pytest-xdist's --dist loadgroup ignores the test groups with pytest "
+                   f"{pytest.__version__} (pytest-xdist issue #1386), e.g. {lost[0]}: both "
+                   "workers would build the site at once. Install the lock (make test does), "
+                   "or run with TEST_WORKERS=0.")
+        print(message, file=sys.stderr)      # a worker's exception reaches the log unnamed
+        raise pytest.UsageError(message)
 
 
 def load_notebook(path: Path) -> dict:

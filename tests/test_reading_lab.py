@@ -51,10 +51,23 @@ RENDERED_JS = """() => {
 }"""
 
 # Close every open document without a prompt (a kernel's start marks a notebook changed: it
-# records the kernel's language_info) and stop its kernel.
+# records the kernel's language_info) and stop its kernel, once the kernel has started and is
+# idle: a session shut down while its kernel is still starting makes JupyterLab itself throw
+# ("Disposed", "reading 'kernel'") on a loaded machine.
 CLOSE_JS = """async () => {
   const shell = window.jupyterapp.shell;
+  const settle = async (sc) => {
+    await sc.ready;
+    const until = Date.now() + 60000;
+    while (Date.now() < until) {
+      const k = sc.session && sc.session.kernel;
+      if (!k || k.status === 'idle' || k.status === 'dead') break;
+      await new Promise(r => setTimeout(r, 200));
+    }
+  };
   for (const widget of Array.from(shell.widgets('main'))) {
+    if (widget.context) await widget.context.ready;
+    if (widget.sessionContext) await settle(widget.sessionContext);
     if (widget.context) widget.context.model.dirty = false;
     if (widget.sessionContext) await widget.sessionContext.shutdown();
     widget.close();
@@ -112,7 +125,7 @@ def lab_page(browser, student_lab):
     context.close()
 
 
-def _wait_rendered(page, path: str, timeout: float = 60) -> list[str]:
+def _wait_rendered(page, path: str, timeout: float = 120) -> list[str]:
     page.wait_for_function("(p) => window.jupyterapp.shell.currentWidget"
                            " && window.jupyterapp.shell.currentWidget.context"
                            " && window.jupyterapp.shell.currentWidget.context.path === p"
@@ -151,6 +164,7 @@ def test_make_lab_opens_on_start_here_without_the_news_prompt(lab_page):
 @pytest.mark.parametrize("stem", PAGES)
 def test_a_page_reads_without_source_and_shows_its_numbers(lab_page, stem):
     page, errors = lab_page
+    before = len(errors)
     path = f"book/{stem}.ipynb"
     page.evaluate(CLOSE_JS)
     page.evaluate(OPEN_JS, path)
@@ -175,12 +189,13 @@ def test_a_page_reads_without_source_and_shows_its_numbers(lab_page, stem):
         body.wait_for(state="visible", timeout=5000)
         _shot(page, f"reading-{stem}-solution")
         first.locator("summary").click()
-    assert not errors, errors
+    assert not errors[before:], errors[before:]
 
 
 def test_a_reading_chapter_runs_with_its_hidden_checks(lab_page):
     """The collapsed check cells run with the rest, in the student's kernel."""
     page, errors = lab_page
+    before = len(errors)
     path = "book/10_condition_number.ipynb"
     page.evaluate(CLOSE_JS)
     page.evaluate(OPEN_JS, path)
@@ -214,4 +229,4 @@ def test_a_reading_chapter_runs_with_its_hidden_checks(lab_page):
     link.scroll_into_view_if_needed()
     link.click()
     _wait_rendered(page, "book/09_newton_convergence.ipynb")
-    assert not errors, errors
+    assert not errors[before:], errors[before:]
