@@ -224,6 +224,7 @@ def _static_files(app) -> None:
 
 def setup(app):
     app.setup_extension("lab_edition")   # the reading edition for JupyterLab (its docstring)
+    app.setup_extension("live_python")   # the site's JupyterLite, after the edition (ditto)
     app.add_config_value("hessian_lab_digest", "", "env")
     app.add_config_value("hessian_lab_pdf", "", "html")
     app.connect("config-inited", _pdf_edition)

@@ -27,7 +27,7 @@ It needs no kernel and loads nothing from the network. For print (the PDF editio
 bundle also holds ``image/png``, a contact sheet of a few settings with their numbers
 (:meth:`Demo.print_png`, module ``_print``); the LaTeX builder takes it, the HTML builder
 prefers the scrubber. With ``CURVATURE_LAB_LIVE=1`` in the environment (``make lab`` sets
-it) neither static form is computed.
+it), and in a browser's Python (the site's JupyterLite), neither static form is computed.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ import html
 import io
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 
@@ -57,6 +58,12 @@ __all__ = ["Demo", "LIVE_ENV"]
 LIVE_ENV = "CURVATURE_LAB_LIVE"
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def is_live() -> bool:
+    """A live session, where nobody needs the static forms: ``make lab`` (``LIVE_ENV``) or
+    Python in a browser (Pyodide, the site's JupyterLite)."""
+    return os.environ.get(LIVE_ENV) == "1" or sys.platform == "emscripten"
 
 
 @contextlib.contextmanager
@@ -449,7 +456,7 @@ class Demo:
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude, **kwargs))
         bundle["text/plain"] = f"<{self.title}: {self.frame_label()}>"
-        if os.environ.get(LIVE_ENV) != "1":
+        if not is_live():
             bundle["text/html"] = self.static_html()
             bundle["image/png"] = base64.b64encode(self.print_png()).decode()
         return bundle
@@ -598,6 +605,6 @@ def scrubber_html(title: str, caption: str, frames: list, labels: list, alts: li
         'style="flex: 1 1 16em;">\n'
         f"<output>{esc(labels[0])}</output>\n</div>\n"
         f"<figcaption>{esc(caption)} (Static view: drag the slider to step through "
-        f"{n} settings; run the chapter in JupyterLab for the live demo.)</figcaption>\n"
+        f"{n} settings; for the live demo, run it live below or in JupyterLab.)</figcaption>\n"
         f"</figure>\n<script>{script}</script>\n"
     )

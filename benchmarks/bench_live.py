@@ -1,0 +1,120 @@
+"""Benchmark the live site: the first result of Python in the browser, cold and warm.
+
+Run from the repository root after ``make book`` (which builds ``_build/html/lite``)::
+
+    python benchmarks/bench_live.py              # 2 cold and 2 warm starts
+    python benchmarks/bench_live.py --repeat 1
+
+The site is served from ``_build/html`` on localhost and opened in headless Chromium (Debian's
+package, as the tests use it) with every request that would leave the machine aborted and
+counted. One start is: open the live site's REPL with a cell that imports numpy and
+``hessian_lab`` and prints a number computed with them, and wait until the number is on the
+screen (Pyodide's download and start, the packages' download and import, the cell's run).
+
+* cold: a fresh browser profile (nothing cached, as a reader's first visit);
+* warm: the same profile again (the browser's HTTP cache holds Pyodide and the wheels).
+
+Printed: the median seconds of each, the bytes the browser fetched (transferred, headers
+included) and, as the reference run in the same process, the same cell in a native CPython
+subprocess of the venv: browser / native is the ratio. Targets on the 2-core machine
+(issue 15): at most 20 s cold and 10 s warm, at most 40 MB fetched on the first visit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser import CHROMIUM_ARGS, NetworkGuard, find_or_install_chromium, static_server  # noqa: E402
+
+CODE = ("import numpy as np, hessian_lab as hl\n"
+        "print('kappa', round(float(np.linalg.cond(hl.rosenbrock().hess(np.ones(2)))), 1))")
+TARGETS = {"cold": 20.0, "warm": 10.0, "megabytes": 40.0}
+
+
+def native_seconds() -> float:
+    """The same cell in a fresh CPython of the venv (its import time included)."""
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.startswith("kappa"), out.stdout
+    return time.perf_counter() - start
+
+
+def one_start(context, base: str) -> tuple[float, int, str]:
+    """Seconds from navigation to the printed number, bytes fetched, the number's line."""
+    sizes: list[int] = []
+    page = context.new_page()
+
+    def count(request):
+        try:
+            s = request.sizes()
+            sizes.append(s["responseBodySize"] + s["responseHeadersSize"])
+        except Exception:  # noqa: BLE001 - a request without a response (aborted)
+            pass
+
+    page.on("requestfinished", count)
+    url = (f"{base}/lite/repl/index.html?kernel=python&toolbar=1&code="
+           + urllib.parse.quote(CODE))
+    start = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    line = page.locator(".jp-OutputArea-output", has_text="kappa").first
+    line.wait_for(state="visible", timeout=300_000)
+    seconds = time.perf_counter() - start
+    text = line.inner_text().strip()
+    page.close()
+    return seconds, sum(sizes), text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    site = ROOT / "_build" / "html"
+    if not (site / "lite" / "repl" / "index.html").is_file():
+        sys.exit("no live site in _build/html/lite: run `make book` first")
+    from playwright.sync_api import sync_playwright
+
+    native = statistics.median(native_seconds() for _ in range(3))
+    cold, warm, cold_bytes, warm_bytes, external = [], [], [], [], []
+    with static_server(site) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_or_install_chromium(),
+                                    args=CHROMIUM_ARGS, headless=True)
+        for _ in range(args.repeat):
+            guard = NetworkGuard()
+            context = browser.new_context(viewport={"width": 1200, "height": 800})
+            context.route("**/*", guard)
+            s, b, text = one_start(context, base)
+            cold.append(s)
+            cold_bytes.append(b)
+            s, b, _ = one_start(context, base)
+            warm.append(s)
+            warm_bytes.append(b)
+            external += guard.external
+            context.close()
+        browser.close()
+    rows = [("cold (first visit)", statistics.median(cold), statistics.median(cold_bytes),
+             TARGETS["cold"]),
+            ("warm (cached)", statistics.median(warm), statistics.median(warm_bytes),
+             TARGETS["warm"])]
+    print(f"cell: {CODE!r}")
+    print(f"result in the browser: {text}")
+    print(f"native CPython (reference, same cell): {native:.2f} s")
+    print(f"{'start':<20}{'seconds':>9}{'target':>8}{'/ native':>10}{'MB fetched':>12}")
+    for name, seconds, fetched, target in rows:
+        print(f"{name:<20}{seconds:9.1f}{target:8.0f}{seconds / native:10.1f}"
+              f"{fetched / 1e6:12.1f}")
+    print(f"first download target: {TARGETS['megabytes']:.0f} MB; "
+          f"requests leaving localhost: {len(external)}")
+
+
+if __name__ == "__main__":
+    main()
