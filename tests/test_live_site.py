@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from browser import NetworkGuard, static_server
 from conftest import ROOT, load_notebook
+from test_reading_lab import RAW, _sample, _wait_rendered
 
 pytestmark = pytest.mark.slow
 
@@ -194,11 +195,33 @@ def _run_all(page, timeout: float = 600) -> list[dict]:
         assert time.monotonic() < deadline, "the notebook did not finish running"
 
 
-def test_a_chapter_opened_from_its_page_runs_live(visit, base_url):
+def test_a_chapter_opened_from_its_page_reads_and_runs_live(visit, base_url):
     page = visit.page
     page.goto(f"{base_url}/{CHAPTER}.html", wait_until="load")
     page.locator("a.hl-live-link").click()
     _wait_notebook(page, f"{CHAPTER}.ipynb")
+    # it reads as in JupyterLab (tests/test_reading_lab.py's checks): no MyST syntax or raw
+    # LaTeX, the glued numbers shown, a solution folded until clicked
+    texts = _wait_rendered(page, f"{CHAPTER}.ipynb")
+    assert texts, "no rendered Markdown"
+    raw = [m.group(0) for t in texts for m in RAW.finditer(t)]
+    assert not raw, f"{CHAPTER} live shows source: {raw[:10]}"
+    missing = [v for v in _sample(CHAPTER.split("/")[1]) if v not in " ".join(texts)]
+    assert not missing, f"glued numbers not shown live: {missing}"
+    # JupyterLab 4.3 attaches only the cells near the view: bring the first solution there
+    page.evaluate("""async () => {
+      const nb = window.jupyterapp.shell.currentWidget.content;
+      const i = nb.widgets.findIndex(c => c.model.type === 'markdown'
+                                         && c.model.sharedModel.getSource().includes('<details'));
+      await nb.scrollToItem(i, 'center');
+    }""")
+    details = page.locator(".jp-RenderedMarkdown details").first
+    details.wait_for(state="attached", timeout=30_000)
+    details.scroll_into_view_if_needed()
+    assert not details.evaluate("d => d.open")
+    details.locator("summary").click()
+    details.locator(":scope > :not(summary)").first.wait_for(state="visible", timeout=5000)
+    visit.shot("chapter-reading")
     cells = _run_all(page)
     visit.shot("chapter-run")
     errors = [e for c in cells for e in c["errors"]]

@@ -59,6 +59,7 @@ PURE = {"sympy": (["sympy"], ["mpmath"]), "mpmath": (["mpmath"], []),
         "ipywidgets": (["ipywidgets"], ["comm", "ipython", "traitlets", "jupyterlab-widgets"])}
 
 
+LAB_SETTINGS = ROOT / "book" / "_lab" / "labconfig" / "default_setting_overrides.json"
 LABEXTENSIONS = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
 LITE_EXTENSIONS = ["@jupyterlite/pyodide-kernel-extension", "@jupyter-widgets/jupyterlab-manager"]
 
@@ -339,9 +340,8 @@ def build_lite(contents: list[Path], output: Path, work: Path, cache: Path) -> d
             # never look for it, or for anything else, on the package index
             "litePluginSettings": {"@jupyterlite/pyodide-kernel-extension:kernel": {
                 "disablePyPIFallback": True}},
-            "settingsOverrides": {
-                "@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
-                                                                "checkForUpdates": False}},
+            # the defaults of `make lab` (no news prompt, no update check)
+            "settingsOverrides": json.loads(LAB_SETTINGS.read_text(encoding="utf-8")),
         }}, indent=1))
     cmd = [str(Path(sys.executable).parent / "jupyter"), "lite", "build", "--lite-dir",
            str(work), "--output-dir", str(output)]
@@ -364,7 +364,7 @@ def inputs_digest(edition: Path, exercises: Path) -> str:
     digest = hashlib.sha256()
     files = [*sorted(edition.rglob("*")), *sorted(exercises.rglob("*")),
              *sorted((ROOT / "hessian_lab").rglob("*.py")),
-             ROOT / "pyproject.toml", ROOT / "requirements.txt", Path(__file__)]
+             ROOT / "pyproject.toml", ROOT / "requirements.txt", LAB_SETTINGS, Path(__file__)]
     for path in files:
         if path.is_file() and ".ipynb_checkpoints" not in path.parts:
             digest.update(str(path).encode() + b"\0" + path.read_bytes())
