@@ -24,8 +24,6 @@ ratio. Targets on the 2-core machine
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import http.server
 import shutil
 import statistics
@@ -39,7 +37,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import CHROMIUM_ARGS, find_or_install_chromium, is_local  # noqa: E402
+from browser import (  # noqa: E402
+    CHROMIUM_ARGS,
+    find_or_install_chromium,
+    is_local,
+    static_server,
+)
 
 CODE = ("import numpy as np, hessian_lab as hl\n"
         "print('kappa', round(float(np.linalg.cond(hl.rosenbrock().hess(np.ones(2)))), 1))")
@@ -76,19 +79,6 @@ class CountingHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
-def counting_server(directory: Path):
-    handler = functools.partial(CountingHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def one_start(context, base: str) -> tuple[float, int, str]:
     """Seconds from navigation to the printed number, bytes served, the number's line."""
     page = context.new_page()
@@ -119,7 +109,7 @@ def main() -> None:
 
     native = statistics.median(native_seconds() for _ in range(3))
     cold, warm, cold_bytes, warm_bytes, external = [], [], [], [], []
-    with counting_server(site) as base, sync_playwright() as p:
+    with static_server(site, CountingHandler) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=find_or_install_chromium(),
                                     args=CHROMIUM_ARGS, headless=True)
         for _ in range(args.repeat):

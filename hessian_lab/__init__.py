@@ -19,3 +19,12 @@ from .spectra import *  # noqa: F403
 from .trust_region import *  # noqa: F403
 
 __version__ = "0.1.0"
+
+import sys as _sys
+
+if _sys.platform == "emscripten":  # the site's JupyterLite: see _browser.py
+    from ._browser import install as _install
+
+    _install()
+    del _install
+del _sys

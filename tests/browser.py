@@ -69,9 +69,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def static_server(directory: Path):
-    """A plain static HTTP server on a free localhost port, stopped on exit."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
+def static_server(directory: Path, handler_class=None):
+    """A plain static HTTP server on a free localhost port, stopped on exit (``handler_class``:
+    a SimpleHTTPRequestHandler of one's own, e.g. one that counts what it sends)."""
+    handler = functools.partial(handler_class or _QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

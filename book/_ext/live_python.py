@@ -262,8 +262,9 @@ def assemble_pyodide(dest: Path, cache: Path) -> dict:
         served[wheel.name] = data
     build = cache / "built"
     for wheel, imports, depends in (
-            (library_wheel(build), ["hessian_lab"],
-             ["numpy", "sympy", "matplotlib", "ipywidgets"]),
+            # not sympy: the library imports it in its symbolic functions only, and a cell
+            # that uses them imports it (hessian_lab/_browser.py says so to one that does not)
+            (library_wheel(build), ["hessian_lab"], ["numpy", "matplotlib", "ipywidgets"]),
             (standin_wheel(build), ["myst_nb"], ["ipython"]),
             (no_ssl_wheel(build), [], [])):
         data = wheel.read_bytes()
