@@ -160,6 +160,26 @@ def _edition(tmp_path: Path, version: str) -> Path:
     return edition
 
 
+def test_a_page_converts_to_the_same_notebook_at_every_build(tmp_path):
+    """No random cell ids: an unchanged page gives a byte-identical notebook, so a build does
+    not rewrite the edition and `make lab` leaves a student's edited copies alone."""
+    page = tmp_path / "a.md"
+    page.write_text("# A page\n\nSome text.\n\n## A section\n\nMore text.\n", encoding="utf-8")
+    notebook = tmp_path / "b.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# B", id="own-id"),
+                nbformat.v4.new_code_cell("x = 1", id="code-id")]
+    nbformat.write(nb, notebook)
+    for source in (page, notebook):
+        first, second = (nbformat.writes(le.reading_notebook("book/a", source, _resolver()))
+                         for _ in range(2))
+        assert first == second
+    ids = [c["id"] for c in le.reading_notebook("book/a", notebook, _resolver()).cells]
+    assert ids == ["own-id", "code-id"]                   # a source cell keeps its own
+    ids = [c["id"] for c in le.reading_notebook("book/a", page, _resolver()).cells]
+    assert ids == ["reading-000", "reading-001"]          # a made cell is named by its place
+
+
 def test_the_workspace_never_overwrites_what_a_student_changed(tmp_path):
     space = tmp_path / "space"
     exercises = tmp_path / "exercises"

@@ -546,7 +546,7 @@ def reading_notebook(docname: str, source: Path, resolver: Resolver, executed=No
                 cells.append(converter.caption_cell(figure))
             continue
         cells.append(cell)
-    nb.cells = cells
+    nb.cells = _stable_ids(cells, {c.get("id") for c in nb.cells if source.suffix == ".ipynb"})
     nb.metadata.pop("mystnb", None)
     if "kernelspec" not in nb.metadata:       # a Markdown page: no kernel prompt when opened
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
@@ -554,6 +554,19 @@ def reading_notebook(docname: str, source: Path, resolver: Resolver, executed=No
         nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["curvature_lab"] = {"reading_edition_of": str(docname)}
     return nb
+
+
+def _stable_ids(cells: list, kept: set) -> list:
+    """Cell ids that are the same at every build: a source cell keeps its own, a made cell (a
+    Markdown page's section, a figure's caption) is named by its place. nbformat gives a new
+    cell a random id, which would make every build rewrite every notebook, and `make lab` put
+    a `NAME.new.ipynb` beside every notebook a student had edited."""
+    seen: set = set()
+    for i, cell in enumerate(cells):
+        if cell.get("id") not in kept or cell.get("id") in seen:
+            cell["id"] = f"reading-{i:03d}"
+        seen.add(cell["id"])
+    return cells
 
 
 def _sections(text: str) -> list[str]:
@@ -742,7 +755,7 @@ def start_here(app, resolver: Resolver):
         lines += [f"- [{resolver.titles[doc]}](book/{Path(doc).name}.ipynb)" for doc in items]
         lines.append("")
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("\n".join(lines).strip())]
+    nb.cells = [nbformat.v4.new_markdown_cell("\n".join(lines).strip(), id="start-here")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     return nb

@@ -435,7 +435,7 @@ def _launch_links(app, pagename, templatename, context, doctree) -> None:
             f'<a class="hl-live-link" href="{root}lab/index.html?path={notebook}">'
             "Run this chapter live</a> "
             '<span class="hl-live-note">in Python in your browser, served by this site '
-            "(the first start takes about half a minute)</span></p>\n")
+            "(it starts in about ten seconds)</span></p>\n")
     end = body.find("</h1>")
     if end < 0:
         return
@@ -443,7 +443,15 @@ def _launch_links(app, pagename, templatename, context, doctree) -> None:
     context["body"] = body[:end] + html + body[end:]
 
 
+def _pages_follow_this_file(app, config) -> None:
+    """Every page is written again when this file changes (its links are in every chapter
+    page), as Sphinx does for a config value that changes."""
+    config.live_python_digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
 def setup(app):
+    app.add_config_value("live_python_digest", "", "html")
+    app.connect("config-inited", _pages_follow_this_file)
     app.connect("build-finished", build_site_lite, priority=600)   # after lab_edition's
     app.connect("html-page-context", _launch_links)
     app.add_js_file("curvature-live.js", loading_method="defer")
