@@ -131,3 +131,22 @@ def as_positive(value, name: str, allow_zero: bool = False, meaning: str = "") -
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{label} must be a finite number {bound}, got {value!r}")
     return value
+
+
+def cholesky(A: np.ndarray) -> np.ndarray:
+    """``np.linalg.cholesky(A)``, raising ``LinAlgError`` for a matrix that is not positive
+    definite wherever numpy runs. numpy detects the failure through the CPU's floating-point
+    flags; WebAssembly has none, so in a browser's Python (the site's Pyodide) it returns NaNs
+    instead of raising, and the shifted Newton method would never shift.
+
+    >>> cholesky(np.array([[4.0, 2.0], [2.0, 5.0]])).tolist()
+    [[2.0, 0.0], [1.0, 2.0]]
+    >>> cholesky(np.array([[1.0, 2.0], [2.0, 1.0]]))
+    Traceback (most recent call last):
+    ...
+    numpy.linalg.LinAlgError: Matrix is not positive definite
+    """
+    L = np.linalg.cholesky(A)
+    if not np.all(np.isfinite(L)):
+        raise np.linalg.LinAlgError("Matrix is not positive definite")
+    return L

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_symmetric
+from ._checks import as_symmetric, cholesky
 
 __all__ = [
     "Classification",
@@ -419,7 +419,7 @@ def newton_decrement(g: ArrayLike, H: ArrayLike) -> float:
         raise ValueError(f"g must be a vector of length {A.shape[0]} to match H, "
                          f"got shape {g.shape}")
     try:
-        L = np.linalg.cholesky(A)
+        L = cholesky(A)
     except np.linalg.LinAlgError:
         raise ValueError("H is not positive definite, so the Newton decrement "
                          "sqrt(g^T H^{-1} g) is undefined; shift H (H + tau I) first") from None

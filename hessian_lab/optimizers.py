@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_int, as_positive, as_symmetric, as_vector
+from ._checks import as_int, as_positive, as_symmetric, as_vector, cholesky
 from .linesearch import C1, C2, armijo_backtrack, check_wolfe_constants, strong_wolfe
 
 __all__ = [
@@ -489,7 +489,7 @@ def _cholesky_with_shift(H: np.ndarray, beta: float = 1e-3):
     identity = np.eye(H.shape[0])
     while math.isfinite(tau):
         try:
-            return np.linalg.cholesky(H + tau * identity), tau
+            return cholesky(H + tau * identity), tau
         except np.linalg.LinAlgError:
             tau = max(2.0 * tau, beta)
     return None, tau
@@ -675,7 +675,7 @@ def bfgs(
         if B.shape != (n, n):
             raise ValueError(f"B0 has shape {B.shape}, expected ({n}, {n})")
         try:
-            np.linalg.cholesky(B)
+            cholesky(B)
         except np.linalg.LinAlgError:
             raise ValueError("B0 must be positive definite (it approximates H^-1)") from None
     path = _Path(x, store_path)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_positive
+from ._checks import as_positive, cholesky
 from .cg import _one_hessian, _products_at
 from .optimizers import (
     LINE_SEARCH_FAILED,
@@ -135,7 +135,7 @@ def dogleg_step(g: ArrayLike, B: ArrayLike, radius: float) -> SubproblemStep:
         return SubproblemStep(p, reason, 1, float(g @ p) + 0.5 * float(p @ (B @ p)))
 
     try:
-        L = np.linalg.cholesky(B)
+        L = cholesky(B)
     except np.linalg.LinAlgError:
         return done(cauchy_point(g, Bg, radius), "negative curvature")
     newton = -np.linalg.solve(L.T, np.linalg.solve(L, g))

@@ -50,7 +50,8 @@ TRANSPORT_SHA256 = "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b92
 
 #: What the kernel and the book import, from Pyodide's lock (their dependencies follow).
 FROM_THE_LOCK = ["numpy", "matplotlib", "micropip", "packaging", "ipython", "sqlite3",
-                 "pillow", "traitlets"]
+                 "pillow", "traitlets",
+                 "scipy"]     # chapter 11 compares with L-BFGS-B; loaded only where imported
 #: Not needed and not carried by the transport (ssl's shared library).
 SKIP = {"openssl", "ssl"}
 #: Pure wheels at the versions of requirements.txt: name -> (import names, lock dependencies).

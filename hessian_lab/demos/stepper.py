@@ -123,6 +123,8 @@ class NewtonStepper(Demo):
                 target = x + np.linalg.solve(H + shift * np.eye(2), -g)
             except np.linalg.LinAlgError:
                 target = None
+            if target is not None and not np.all(np.isfinite(target)):
+                target = None       # singular where numpy cannot raise (WebAssembly)
         return {
             "problem": problem,
             "start": start,
