@@ -102,8 +102,7 @@ def _guarded(name: str, run: Callable, expect: tuple = (), passed: tuple = ()):
 
     Exceptions listed in ``expect`` are returned (not raised) so a test can require them.
     """
-    use_timer = (_setitimer is not None and hasattr(signal, "SIGALRM")
-                 and threading.current_thread() is threading.main_thread())
+    use_timer = _setitimer is not None and threading.current_thread() is threading.main_thread()
     fired = []
 
     def on_alarm(signum, frame):

@@ -48,7 +48,8 @@ _len = len
 _print = print
 #: None in a browser's Python (Pyodide has no interval timers): the checks run without
 #: a time limit there (the site's JupyterLite; grading itself never runs in a browser)
-_setitimer = getattr(signal, "setitimer", None)
+_setitimer = (getattr(signal, "setitimer", None) if hasattr(signal, "SIGALRM")
+              else None)   # decided at import: student code cannot switch it off later
 _signal = signal.signal
 _catch_warnings = warnings.catch_warnings
 _simplefilter = warnings.simplefilter
